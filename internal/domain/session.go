@@ -186,6 +186,9 @@ type SessionStore interface {
 	// CloseStale closes an active session as of stoppedAt with the given flag; ErrConflict if it
 	// is no longer active or has seen news since cutoff.
 	CloseStale(ctx context.Context, id int64, cutoff, stoppedAt time.Time, flag string) error
+	// PruneStationMessages forgets exactly-once ledger entries older than cutoff and returns how
+	// many went. A retransmission older than the retention is then applied again.
+	PruneStationMessages(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // SessionTx is the view of the store inside one Apply transaction.
