@@ -1,0 +1,35 @@
+# OpenCPO build and checks. `make test` is the one test command (README, CI).
+GO ?= go
+STATICCHECK_VERSION := v0.8.2
+BIN := bin/opencpo
+
+.PHONY: build test check lint vet staticcheck generate bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/opencpo
+
+# Everything CI checks: formatting, vet, staticcheck, and the tests with the race detector.
+test: lint
+	$(GO) test -race -count=1 ./...
+
+lint: vet staticcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	@command -v staticcheck >/dev/null 2>&1 || [ -x "$$($(GO) env GOPATH)/bin/staticcheck" ] || \
+		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@PATH="$$($(GO) env GOPATH)/bin:$$PATH" staticcheck ./...
+
+# Regenerate the OCPP types from the official schemas in ../shared/ocpp.
+generate:
+	$(GO) generate ./internal/ocpp/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/opencpo/opencpo/internal/csms"
+)
+
+// errUsage means the flags were wrong and the flag package already said so.
+var errUsage = errors.New("usage")
+
+// serveConfig is every setting of serve (CONTRACT.md §1). Each flag also reads its environment
+// variable; the flag wins.
+type serveConfig struct {
+	Addr              string
+	DB                string
+	APIToken          string
+	UnknownStations   csms.UnknownPolicy
+	HeartbeatInterval time.Duration
+	NATS              string
+	Node              string
+	NoMigrate         bool
+	SessionTimeout    time.Duration
+	LogLevel          string
+	LogFormat         string
+	sweepEvery        time.Duration // tests shorten the stale-session sweep
+}
+
+// envFlags binds flags to environment variables: the environment gives the default, a flag given
+// on the command line overrides it.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *envFlags) str(p *string, name, env, def, help string) {
+	if v := e.getenv(env); v != "" {
+		def = v
+	}
+	e.fs.StringVar(p, name, def, help+" (env "+env+")")
+}
+
+func (e *envFlags) duration(p *time.Duration, name, env string, def time.Duration, help string) {
+	if v := e.getenv(env); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			e.errs = append(e.errs, fmt.Errorf("%s=%q is not a positive duration such as 300s", env, v))
+		} else {
+			def = d
+		}
+	}
+	e.fs.DurationVar(p, name, def, help+" (env "+env+")")
+}
+
+func (e *envFlags) boolean(p *bool, name, env string, help string) {
+	def := false
+	if v := strings.ToLower(e.getenv(env)); v != "" {
+		switch v {
+		case "1", "true", "yes":
+			def = true
+		case "0", "false", "no":
+		default:
+			e.errs = append(e.errs, fmt.Errorf("%s=%q is not true or false", env, v))
+		}
+	}
+	e.fs.BoolVar(p, name, def, help+" (env "+env+")")
+}
+
+// serveDefaults are the defaults that differ between serve and demo (CONTRACT.md §1).
+type serveDefaults struct {
+	DB, APIToken, UnknownStations, LogLevel string
+}
+
+func defaultsOfServe() serveDefaults {
+	return serveDefaults{DB: "opencpo.db", UnknownStations: "pending", LogLevel: "info"}
+}
+
+// parseServeFlags reads serve's flags; cmd names the subcommand for messages.
+func parseServeFlags(cmd string, args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	return parseFlags(cmd, args, getenv, stderr, defaultsOfServe(), nil)
+}
+
+// parseFlags reads the serve flags with the given defaults; extra adds a command's own flags.
+func parseFlags(cmd string, args []string, getenv func(string) string, stderr io.Writer, d serveDefaults, extra func(*flag.FlagSet)) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("opencpo "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	e := &envFlags{fs: fs, getenv: getenv}
+	host, _ := os.Hostname()
+	var unknown string
+	e.str(&c.Addr, "addr", "OPENCPO_ADDR", ":8080", "HTTP listen address for OCPP, REST API, /metrics and /healthz")
+	e.str(&c.DB, "db", "OPENCPO_DB", d.DB, "SQLite file path (created if missing)")
+	e.str(&c.APIToken, "api-token", "OPENCPO_API_TOKEN", d.APIToken, "bootstrap admin bearer token for the REST API")
+	e.str(&unknown, "unknown-stations", "OPENCPO_UNKNOWN_STATIONS", d.UnknownStations, "policy for unregistered charger ids: reject, pending or accept")
+	e.duration(&c.HeartbeatInterval, "heartbeat-interval", "OPENCPO_HEARTBEAT_INTERVAL", 300*time.Second, "heartbeat interval sent in BootNotification")
+	e.str(&c.NATS, "nats", "OPENCPO_NATS", "", "nats:// URL for cluster mode")
+	e.str(&c.Node, "node", "OPENCPO_NODE", host, "this node's name in a cluster")
+	e.boolean(&c.NoMigrate, "no-migrate", "OPENCPO_NO_MIGRATE", "do not apply database migrations on start")
+	e.duration(&c.SessionTimeout, "session-timeout", "OPENCPO_SESSION_TIMEOUT", 24*time.Hour, "close and flag active sessions with no news for this long")
+	e.str(&c.LogLevel, "log-level", "OPENCPO_LOG_LEVEL", d.LogLevel, "log level: debug, info, warn or error")
+	e.str(&c.LogFormat, "log-format", "OPENCPO_LOG_FORMAT", "text", "log format: text or json")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, errUsage
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if len(e.errs) > 0 {
+		return c, errors.Join(e.errs...)
+	}
+	var err error
+	if c.UnknownStations, err = csms.ParseUnknownPolicy(unknown); err != nil {
+		return c, err
+	}
+	if c.HeartbeatInterval < time.Second {
+		return c, fmt.Errorf("heartbeat-interval must be at least 1s")
+	}
+	if c.NATS != "" {
+		return c, fmt.Errorf("cluster mode (--nats) is not available in this version yet; run a single node without --nats")
+	}
+	if isPostgresURL(c.DB) {
+		return c, fmt.Errorf("PostgreSQL (--db %s://…) is not available in this version yet; use a SQLite file path", strings.SplitN(c.DB, ":", 2)[0])
+	}
+	return c, nil
+}
+
+func isPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// newLogger builds the process logger; secrets are never passed to it.
+func newLogger(c serveConfig, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log-level must be debug, info, warn or error")
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log-format must be text or json")
+}

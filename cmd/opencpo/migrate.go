@@ -1,0 +1,26 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/opencpo/opencpo/internal/store/sqlite"
+)
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags("migrate", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{NoMigrate: true})
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	fmt.Fprintf(stdout, "database %s is up to date\n", cfg.DB)
+	return nil
+}

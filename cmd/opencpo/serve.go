@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/opencpo/opencpo/internal/api"
+	"github.com/opencpo/opencpo/internal/credential"
+	"github.com/opencpo/opencpo/internal/csms"
+	"github.com/opencpo/opencpo/internal/ocppws"
+	"github.com/opencpo/opencpo/internal/store/sqlite"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, stdout, nil)
+}
+
+// serve runs the server until ctx ends, then shuts down in order: stop accepting, close station
+// connections cleanly, stop background work, flush and close the store. ready, when not nil,
+// receives the listening address.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer, ready chan<- string) error {
+	store, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{Logger: log, NoMigrate: cfg.NoMigrate})
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close database", "err", err)
+		}
+	}()
+	// A single node owns every connection: whatever the store says was connected before a
+	// crash is not connected now.
+	if err := store.MarkAllDisconnected(ctx); err != nil {
+		return fmt.Errorf("reset connection state: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	central := csms.New(csms.Config{
+		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
+		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Log: log,
+	}, store)
+	ws := ocppws.New(ocppws.Config{}, central, log, reg)
+	central.UseCaller(ws)
+
+	tokenDigest := ""
+	if cfg.APIToken != "" {
+		tokenDigest = credential.TokenDigest(cfg.APIToken)
+	} else {
+		log.Warn("no --api-token given: the REST API refuses every call")
+	}
+	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Log: log}, store, central)
+
+	mux := http.NewServeMux()
+	mux.Handle("/ocpp/{stationId}", ws)
+	mux.Handle("/api/v1/", rest.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	mux.Handle("GET /metrics", metricsGuard(rest, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		_ = central.Run(bgCtx)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	log.Info("listening", "addr", addr, "ocpp", "ws://"+addr+"/ocpp/{stationId}")
+	fmt.Fprintf(stdout, "OpenCPO listening on http://%s (OCPP at ws://%s/ocpp/<stationId>)\n", addr, addr)
+	if ready != nil {
+		ready <- addr
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopBackground()
+		<-bgDone
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := ws.Shutdown(shutdownCtx); err != nil {
+		log.Warn("closing station connections", "err", err)
+	}
+	stopBackground()
+	<-bgDone
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// metricsGuard serves /metrics freely to loopback clients and asks anyone else for an API
+// token, so that a server on a public address does not publish its internals.
+func metricsGuard(rest *api.Server, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rest.RequireToken(h).ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,240 @@
+// Package csms is the central system's behaviour: it admits stations, answers every OCPP call a
+// station makes (one handler table per version, mapping OCPP to the domain) and sends
+// CSMS-initiated calls with validation and audit. It never imports the WebSocket layer: it is
+// handed a small Caller. It imports the domain, the OCPP framing and the generated OCPP types.
+package csms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/opencpo/opencpo/internal/credential"
+	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/ocpp"
+	"github.com/opencpo/opencpo/internal/ocpp/schema"
+	"github.com/opencpo/opencpo/internal/ocpp/v16"
+	"github.com/opencpo/opencpo/internal/ocpp/v201"
+)
+
+// Caller sends CSMS-initiated calls over a station's connection (implemented by ocppws.Server).
+type Caller interface {
+	Call(ctx context.Context, stationID, action string, payload json.RawMessage) (json.RawMessage, error)
+	Disconnect(stationID string)
+}
+
+// UnknownPolicy is what happens to a station id that is not registered (CONTRACT.md §1).
+type UnknownPolicy string
+
+const (
+	UnknownReject  UnknownPolicy = "reject"
+	UnknownPending UnknownPolicy = "pending"
+	UnknownAccept  UnknownPolicy = "accept"
+)
+
+// ParseUnknownPolicy reads the --unknown-stations value.
+func ParseUnknownPolicy(s string) (UnknownPolicy, error) {
+	switch p := UnknownPolicy(s); p {
+	case UnknownReject, UnknownPending, UnknownAccept:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown-stations must be reject, pending or accept, not %q", s)
+}
+
+// Config holds the central system's settings.
+type Config struct {
+	UnknownStations   UnknownPolicy
+	HeartbeatInterval time.Duration
+	// BootRetryInterval is the interval sent with a Pending or Rejected BootNotification answer:
+	// how long the station waits before it boots again.
+	BootRetryInterval time.Duration
+	// TouchEvery limits how often a station's last-seen time is written (it is kept in memory
+	// in between), so that a busy station does not cost a write per message.
+	TouchEvery time.Duration
+	// SessionTimeout closes an active session with no news for this long, flagged for review
+	// (a station that rebooted mid-session and never sent its stop).
+	SessionTimeout time.Duration
+	// SweepEvery is how often the background job looks for such sessions.
+	SweepEvery time.Duration
+	// LedgerRetention is how long a transactional message is remembered for exactly-once
+	// handling. It must exceed how long a station may stay offline and still replay its queue.
+	LedgerRetention time.Duration
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// Service is the central system.
+type Service struct {
+	cfg      Config
+	store    domain.Store
+	log      *slog.Logger
+	now      func() time.Time
+	catalogs map[ocpp.Version]*schema.Catalog
+	tables   map[ocpp.Version]map[string]handler
+	remote   *remoteStarts
+
+	mu       sync.Mutex
+	caller   Caller
+	touched  map[string]time.Time // station → last last-seen write
+	verified map[string]string    // station → digest of the last password that passed, to spare argon2 on reconnects
+}
+
+// New returns the central system. Call UseCaller before stations connect.
+func New(cfg Config, store domain.Store) *Service {
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 300 * time.Second
+	}
+	if cfg.BootRetryInterval <= 0 {
+		cfg.BootRetryInterval = 60 * time.Second
+	}
+	if cfg.TouchEvery <= 0 {
+		cfg.TouchEvery = 15 * time.Second
+	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = 24 * time.Hour
+	}
+	if cfg.LedgerRetention <= 0 {
+		cfg.LedgerRetention = 30 * 24 * time.Hour
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = time.Minute
+	}
+	if cfg.UnknownStations == "" {
+		cfg.UnknownStations = UnknownPending
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{
+		cfg: cfg, store: store, log: cfg.Log, now: cfg.Now,
+		catalogs: map[ocpp.Version]*schema.Catalog{ocpp.V16: v16.Catalog(), ocpp.V201: v201.Catalog()},
+		remote:   newRemoteStarts(),
+		touched:  map[string]time.Time{},
+		verified: map[string]string{},
+	}
+	s.tables = map[ocpp.Version]map[string]handler{ocpp.V16: s.handlers16(), ocpp.V201: s.handlers201()}
+	return s
+}
+
+// UseCaller hands the service the connection layer it sends CSMS-initiated calls through. The
+// two are built in either order, so the link is made after both exist.
+func (s *Service) UseCaller(c Caller) {
+	s.mu.Lock()
+	s.caller = c
+	s.mu.Unlock()
+}
+
+func (s *Service) getCaller() Caller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.caller
+}
+
+// Admit decides whether a station may open a connection (security profiles 1 and 2, and the
+// policy for unknown stations).
+func (s *Service) Admit(ctx context.Context, stationID, user, pass string, hasAuth bool) error {
+	st, err := s.store.Station(ctx, stationID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return s.admitUnknown(ctx, stationID)
+	}
+	if err != nil {
+		return err
+	}
+	if st.PasswordHash == "" {
+		return nil
+	}
+	if !hasAuth || user != stationID {
+		return domain.ErrUnauthorized
+	}
+	digest := credential.TokenDigest(st.PasswordHash + "\x00" + pass)
+	s.mu.Lock()
+	known := s.verified[stationID]
+	s.mu.Unlock()
+	if known != "" && credential.EqualDigest(known, digest) {
+		return nil
+	}
+	ok, err := credential.Verify(st.PasswordHash, pass)
+	if err != nil {
+		return fmt.Errorf("csms: station %s password hash: %w", stationID, err)
+	}
+	if !ok {
+		return domain.ErrUnauthorized
+	}
+	s.mu.Lock()
+	s.verified[stationID] = digest
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Service) admitUnknown(ctx context.Context, stationID string) error {
+	status := domain.RegistrationPending
+	switch s.cfg.UnknownStations {
+	case UnknownReject:
+		return domain.ErrUnauthorized
+	case UnknownAccept:
+		status = domain.RegistrationAccepted
+	}
+	now := s.now().UTC()
+	err := s.store.CreateStation(ctx, domain.Station{ID: stationID, RegistrationStatus: status, CreatedAt: now, UpdatedAt: now})
+	if err != nil && !errors.Is(err, domain.ErrConflict) {
+		return err
+	}
+	s.log.InfoContext(ctx, "csms: unknown station registered", "station", stationID, "status", status)
+	return nil
+}
+
+// Connected records that a station is online.
+func (s *Service) Connected(ctx context.Context, stationID string, v ocpp.Version) {
+	now := s.now().UTC()
+	if err := s.store.SetConnected(ctx, stationID, true, string(v), now); err != nil {
+		s.log.ErrorContext(ctx, "csms: record connection", "station", stationID, "err", err)
+	}
+	s.mu.Lock()
+	s.touched[stationID] = now
+	s.mu.Unlock()
+}
+
+// Disconnected records that a station went offline.
+func (s *Service) Disconnected(ctx context.Context, stationID string, v ocpp.Version) {
+	if err := s.store.SetConnected(context.WithoutCancel(ctx), stationID, false, string(v), s.now().UTC()); err != nil &&
+		!errors.Is(err, domain.ErrNotFound) {
+		s.log.ErrorContext(ctx, "csms: record disconnection", "station", stationID, "err", err)
+	}
+	s.mu.Lock()
+	delete(s.touched, stationID)
+	s.mu.Unlock()
+}
+
+// StationRemoved forgets a deleted station and drops its connection.
+func (s *Service) StationRemoved(_ context.Context, stationID string) {
+	s.mu.Lock()
+	delete(s.verified, stationID)
+	delete(s.touched, stationID)
+	s.mu.Unlock()
+	if c := s.getCaller(); c != nil {
+		c.Disconnect(stationID)
+	}
+}
+
+// touch moves the station's last-seen time forward, writing at most once per TouchEvery.
+func (s *Service) touch(ctx context.Context, stationID string, force bool) error {
+	now := s.now().UTC()
+	s.mu.Lock()
+	last, ok := s.touched[stationID]
+	due := force || !ok || now.Sub(last) >= s.cfg.TouchEvery
+	if due {
+		s.touched[stationID] = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return s.store.TouchStation(ctx, stationID, now)
+}

@@ -1,0 +1,84 @@
+package csms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/ocpp"
+	"github.com/opencpo/opencpo/internal/ocpp/v201"
+)
+
+// Run does the central system's background work until ctx ends: closing sessions that have had
+// no news for longer than the session timeout, and forgetting exactly-once ledger entries older
+// than the retention.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.SweepEvery)
+	defer t.Stop()
+	for {
+		if _, err := s.CloseStaleSessions(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "csms: stale session sweep", "err", err)
+		}
+		if _, err := s.store.PruneStationMessages(ctx, s.now().UTC().Add(-s.cfg.LedgerRetention)); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "csms: prune message ledger", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// CloseStaleSessions closes active sessions with no news within the session timeout and flags
+// them. Before closing a 2.0.1 session on a connected station it asks the station
+// (GetTransactionStatus): a transaction still running or with messages still queued is kept.
+func (s *Service) CloseStaleSessions(ctx context.Context) (int, error) {
+	cutoff := s.now().UTC().Add(-s.cfg.SessionTimeout)
+	stale, err := s.store.StaleSessions(ctx, cutoff, 500)
+	if err != nil {
+		return 0, err
+	}
+	closed := 0
+	for _, sess := range stale {
+		if s.stillRunning(ctx, sess) {
+			continue
+		}
+		stop := sess.LastStationAt
+		if stop.IsZero() || stop.Before(sess.StartedAt) {
+			stop = sess.StartedAt
+		}
+		err := s.store.CloseStale(ctx, sess.ID, cutoff, stop, FlagStale)
+		if errors.Is(err, domain.ErrConflict) {
+			continue // news arrived meanwhile
+		}
+		if err != nil {
+			return closed, err
+		}
+		s.log.WarnContext(ctx, "csms: stale session closed", "station", sess.StationID, "session", sess.ID)
+		closed++
+	}
+	return closed, nil
+}
+
+// stillRunning asks a connected 2.0.1 station whether a transaction is still going on.
+func (s *Service) stillRunning(ctx context.Context, sess domain.Session) bool {
+	st, err := s.store.Station(ctx, sess.StationID)
+	if err != nil || !st.Connected || ocpp.Version(st.OCPPVersion) != ocpp.V201 {
+		return false
+	}
+	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := s.Call(callCtx, "system", sess.StationID, "GetTransactionStatus",
+		mustJSON(v201.GetTransactionStatusRequest{TransactionId: sess.TransactionID}))
+	if err != nil {
+		return false
+	}
+	var out v201.GetTransactionStatusResponse
+	if json.Unmarshal(res, &out) != nil {
+		return false
+	}
+	return out.MessagesInQueue || out.OngoingIndicator != nil && *out.OngoingIndicator
+}
