@@ -9,7 +9,9 @@ import (
 const usage = `OpenCPO, the charge point management system.
 
 Usage:
+  opencpo demo      [flags]   serve on a temporary SQLite file with a live simulated fleet
   opencpo serve     [flags]   run the CPMS: OCPP endpoint, REST API, metrics
+  opencpo simulate  [flags]   simulated charge points (OCPP 1.6 and 2.0.1) against any CSMS
   opencpo migrate   [flags]   apply database migrations and exit
   opencpo version             print the version
 
@@ -29,6 +31,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch args[0] {
 	case "serve":
 		err = runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, args[1:], getenv, stdout, stderr)
+	case "simulate":
+		err = runSimulate(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":

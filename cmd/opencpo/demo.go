@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencpo/opencpo/internal/credential"
+	"github.com/opencpo/opencpo/internal/sim"
+)
+
+// demoTimeScale compresses the fleet's time so that sessions start, charge and end within
+// minutes of watching: one simulated minute per real second.
+const demoTimeScale = 60
+
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	dir, err := os.MkdirTemp("", "opencpo-demo-")
+	if err != nil {
+		return err
+	}
+	token, err := credential.NewToken()
+	if err != nil {
+		return err
+	}
+	stations := 25
+	cfg, err := parseFlags("demo", args, getenv, stderr,
+		serveDefaults{DB: filepath.Join(dir, "opencpo.db"), APIToken: token, UnknownStations: "accept", LogLevel: "warn"},
+		func(fs *flag.FlagSet) {
+			fs.IntVar(&stations, "stations", stations, "number of simulated stations to run")
+		})
+	if err != nil {
+		return err
+	}
+	if stations < 1 || stations > 5000 {
+		return fmt.Errorf("--stations must be from 1 to 5000")
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan string, 1)
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- serve(ctx, cfg, log, io.Discard, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-serveDone:
+		return err
+	}
+	base := "http://" + dialable(addr)
+
+	if err := createDemoTokens(ctx, base, cfg.APIToken); err != nil {
+		cancel()
+		<-serveDone
+		return fmt.Errorf("create demo tokens: %w", err)
+	}
+	fleet, err := sim.New(sim.Config{
+		URL: "ws://" + dialable(addr) + "/ocpp", Stations: stations, IDPrefix: "DEMO", Seed: 1,
+		TimeScale: demoTimeScale, Tokens: sim.DefaultTokens(),
+		Behavior: sim.Behavior{ArrivalsPerDay: 10, FaultsPerDay: 0.5, DropsPerDay: 1},
+		Log:      log,
+	})
+	if err != nil {
+		cancel()
+		<-serveDone
+		return err
+	}
+	fleetDone := make(chan error, 1)
+	go func() { fleetDone <- fleet.Run(ctx) }()
+
+	fmt.Fprintf(stdout, `OpenCPO demo: %d simulated stations (OCPP 1.6 and 2.0.1) charging against a live server.
+
+  REST API   %[2]s/api/v1   (bearer token: %[3]s)
+  OpenAPI    %[2]s/api/v1/openapi.json
+  OCPP       ws://%[4]s/ocpp/<stationId>   (connect a real charger here too)
+  Metrics    %[2]s/metrics
+  Database   %[5]s
+
+Try:
+  curl -H 'Authorization: Bearer %[3]s' %[2]s/api/v1/stations
+  curl -H 'Authorization: Bearer %[3]s' '%[2]s/api/v1/sessions?status=active'
+
+Simulated time runs %[6]dx faster than real time. Press Ctrl+C to stop.
+`, stations, base, cfg.APIToken, dialable(addr), cfg.DB, demoTimeScale)
+
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			<-fleetDone
+			err := <-serveDone
+			st := fleet.Stats()
+			fmt.Fprintf(stdout, "demo stopped: %d sessions started, %d completed, %.1f kWh delivered\n",
+				st.SessionsStarted, st.SessionsCompleted, st.EnergyWh/1000)
+			return err
+		case err := <-serveDone:
+			cancel()
+			<-fleetDone
+			return err
+		case <-tick.C:
+			st := fleet.Stats()
+			fmt.Fprintf(stdout, "%s  stations online %d/%d · sessions started %d, completed %d · %.1f kWh delivered\n",
+				time.Now().Format("15:04:05"), st.Connected, stations, st.SessionsStarted, st.SessionsCompleted, st.EnergyWh/1000)
+		}
+	}
+}
+
+// dialable turns a listening address (":8080", "[::]:8080") into one a local client can dial.
+func dialable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// createDemoTokens registers the RFID cards the simulated drivers tap, through the REST API
+// like any integrator would. Tokens that exist already (a reused database) are fine.
+func createDemoTokens(ctx context.Context, base, token string) error {
+	for _, uid := range sim.DefaultTokens() {
+		body, _ := json.Marshal(map[string]string{"uid": uid})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/tokens", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+			return errors.New("POST /api/v1/tokens answered " + resp.Status)
+		}
+	}
+	return nil
+}
