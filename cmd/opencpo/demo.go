@@ -23,7 +23,7 @@ import (
 const demoTimeScale = 60
 
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	dir, err := os.MkdirTemp("", "opencpo-demo-")
+	dir, err := os.MkdirTemp(getenv("TMPDIR"), "opencpo-demo-")
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 )
@@ -326,4 +327,45 @@ func TestStaleSessionClosed(t *testing.T) {
 	if s["status"] != "completed" || s["energyWh"] != float64(3000) || s["stopReason"] != "Reboot" || s["flag"] != nil {
 		t.Fatalf("after the late stop: %v", s)
 	}
+}
+
+// TestStaleSession201AsksStation: before closing a quiet 2.0.1 session on a connected station,
+// the server asks GetTransactionStatus and keeps a transaction that is still going on.
+func TestStaleSession201AsksStation(t *testing.T) {
+	ts := startServer(t, func(c *serveConfig) {
+		c.UnknownStations = "accept"
+		c.SessionTimeout = 300 * time.Millisecond
+		c.sweepEvery = 100 * time.Millisecond
+	})
+	st := ts.dial("STALE-201", "2.0.1")
+	st.MustCall("BootNotification", boot201())
+	var ongoing sync.Mutex
+	running := true
+	asked := make(chan string, 100)
+	st.Handle("GetTransactionStatus", func(p json.RawMessage) any {
+		asked <- decode[map[string]any](t, p)["transactionId"].(string)
+		ongoing.Lock()
+		defer ongoing.Unlock()
+		return map[string]any{"ongoingIndicator": running, "messagesInQueue": false}
+	})
+	st.MustCall("TransactionEvent", txEvent("Started", 0, time.Now(), "Q-1", map[string]any{"evse": map[string]any{"id": 1}}))
+	for range 3 {
+		select {
+		case id := <-asked:
+			if id != "Q-1" {
+				t.Fatalf("asked about %q", id)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the server never asked GetTransactionStatus")
+		}
+	}
+	if s := sessionByTx(t, ts, "STALE-201", "Q-1"); s["status"] != "active" {
+		t.Fatalf("a running transaction was closed: %v", s)
+	}
+	ongoing.Lock()
+	running = false
+	ongoing.Unlock()
+	eventually(t, "quiet finished transaction closed", func() bool {
+		return sessionByTx(t, ts, "STALE-201", "Q-1")["status"] == "completed"
+	})
 }

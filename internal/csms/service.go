@@ -63,8 +63,8 @@ type Config struct {
 	// LedgerRetention is how long a transactional message is remembered for exactly-once
 	// handling. It must exceed how long a station may stay offline and still replay its queue.
 	LedgerRetention time.Duration
-	Now        func() time.Time
-	Log        *slog.Logger
+	Now             func() time.Time
+	Log             *slog.Logger
 }
 
 // Service is the central system.
