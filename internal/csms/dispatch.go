@@ -70,7 +70,7 @@ func (s *Service) HandleCall(ctx context.Context, stationID string, v ocpp.Versi
 	resp, err := s.handleCall(ctx, stationID, v, action, payload)
 	if err != nil {
 		ce := callErrorOf(err)
-		if ce.Code == ocpp.InternalError {
+		if ce.Code == ocpp.InternalError && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "csms: handler failed", "station", stationID, "action", action, "err", err)
 		}
 		return nil, ce
