@@ -19,14 +19,14 @@ const testToken = "test-token-0123456789abcdef"
 
 // testServer is a real `serve` on 127.0.0.1:0 with a temporary SQLite file.
 type testServer struct {
-	t        *testing.T
+	t        testing.TB
 	addr     string
 	official *ocpptest.Official
 	cancel   context.CancelFunc
 	done     chan error
 }
 
-func startServer(t *testing.T, mutate func(*serveConfig)) *testServer {
+func startServer(t testing.TB, mutate func(*serveConfig)) *testServer {
 	t.Helper()
 	official := ocpptest.LoadOfficial(t)
 	cfg, err := parseServeFlags("serve", []string{"--addr", "127.0.0.1:0", "--api-token", testToken,
@@ -40,7 +40,7 @@ func startServer(t *testing.T, mutate func(*serveConfig)) *testServer {
 	return startServerWith(t, official, cfg)
 }
 
-func startServerWith(t *testing.T, official *ocpptest.Official, cfg serveConfig) *testServer {
+func startServerWith(t testing.TB, official *ocpptest.Official, cfg serveConfig) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
@@ -75,7 +75,7 @@ func (ts *testServer) stop() {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -167,7 +167,7 @@ func callErrorCode(f []json.RawMessage) string {
 	return c
 }
 
-func decode[T any](t *testing.T, raw json.RawMessage) T {
+func decode[T any](t testing.TB, raw json.RawMessage) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(raw, &v); err != nil {

@@ -94,7 +94,7 @@ func (s *Service) handleCall(ctx context.Context, stationID string, v ocpp.Versi
 	if err := act.Request.Validate(payload); err != nil {
 		return nil, schemaCallError(err)
 	}
-	st, err := s.store.Station(ctx, stationID)
+	st, err := s.station(ctx, stationID, action == "BootNotification")
 	if err != nil {
 		return nil, err
 	}

@@ -81,7 +81,17 @@ type Service struct {
 	caller   Caller
 	touched  map[string]time.Time // station → last last-seen write
 	verified map[string]string    // station → digest of the last password that passed, to spare argon2 on reconnects
+	stations map[string]cachedStation
 }
+
+// cachedStation is a station's registration as last read, so that the messages of a busy
+// station do not each cost a database read. An operator's change is seen within stationTTL.
+type cachedStation struct {
+	station domain.Station
+	readAt  time.Time
+}
+
+const stationTTL = 5 * time.Second
 
 // New returns the central system. Call UseCaller before stations connect.
 func New(cfg Config, store domain.Store) *Service {
@@ -118,6 +128,7 @@ func New(cfg Config, store domain.Store) *Service {
 		remote:   newRemoteStarts(),
 		touched:  map[string]time.Time{},
 		verified: map[string]string{},
+		stations: map[string]cachedStation{},
 	}
 	s.tables = map[ocpp.Version]map[string]handler{ocpp.V16: s.handlers16(), ocpp.V201: s.handlers201()}
 	return s
@@ -209,6 +220,7 @@ func (s *Service) Disconnected(ctx context.Context, stationID string, v ocpp.Ver
 	}
 	s.mu.Lock()
 	delete(s.touched, stationID)
+	delete(s.stations, stationID)
 	s.mu.Unlock()
 }
 
@@ -217,6 +229,7 @@ func (s *Service) StationRemoved(_ context.Context, stationID string) {
 	s.mu.Lock()
 	delete(s.verified, stationID)
 	delete(s.touched, stationID)
+	delete(s.stations, stationID)
 	s.mu.Unlock()
 	if c := s.getCaller(); c != nil {
 		c.Disconnect(stationID)
@@ -237,4 +250,28 @@ func (s *Service) touch(ctx context.Context, stationID string, force bool) error
 		return nil
 	}
 	return s.store.TouchStation(ctx, stationID, now)
+}
+
+// station returns the station's identity and registration, from the cache when fresh enough.
+// fresh forces a read (BootNotification decides on the registration, so it must see the
+// current one).
+func (s *Service) station(ctx context.Context, stationID string, fresh bool) (domain.Station, error) {
+	now := s.now()
+	if !fresh {
+		s.mu.Lock()
+		c, ok := s.stations[stationID]
+		s.mu.Unlock()
+		if ok && now.Sub(c.readAt) < stationTTL {
+			return c.station, nil
+		}
+	}
+	st, err := s.store.Station(ctx, stationID)
+	if err != nil {
+		return domain.Station{}, err
+	}
+	st.EVSEs = nil // handlers need identity and registration only
+	s.mu.Lock()
+	s.stations[stationID] = cachedStation{station: st, readAt: now}
+	s.mu.Unlock()
+	return st, nil
 }
