@@ -97,7 +97,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	host, _ := os.Hostname()
 	var unknown string
 	e.str(&c.Addr, "addr", "OPENCPO_ADDR", ":8080", "HTTP listen address for OCPP, REST API, /metrics and /healthz")
-	e.str(&c.DB, "db", "OPENCPO_DB", d.DB, "SQLite file path (created if missing)")
+	e.str(&c.DB, "db", "OPENCPO_DB", d.DB, "SQLite file path (created if missing), or a postgres:// or postgresql:// URL for PostgreSQL")
 	e.str(&c.APIToken, "api-token", "OPENCPO_API_TOKEN", d.APIToken, "bootstrap admin bearer token for the REST API")
 	e.str(&unknown, "unknown-stations", "OPENCPO_UNKNOWN_STATIONS", d.UnknownStations, "policy for unregistered charger ids: reject, pending or accept")
 	e.duration(&c.HeartbeatInterval, "heartbeat-interval", "OPENCPO_HEARTBEAT_INTERVAL", 300*time.Second, "heartbeat interval sent in BootNotification")
@@ -129,12 +129,10 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	if c.NATS != "" {
 		return c, fmt.Errorf("cluster mode (--nats) is not available in this version yet; run a single node without --nats")
 	}
-	if isPostgresURL(c.DB) {
-		return c, fmt.Errorf("PostgreSQL (--db %s://…) is not available in this version yet; use a SQLite file path", strings.SplitN(c.DB, ":", 2)[0])
-	}
 	return c, nil
 }
 
+// isPostgresURL reports whether --db names a PostgreSQL database rather than a SQLite file.
 func isPostgresURL(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }

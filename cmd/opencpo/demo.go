@@ -93,7 +93,7 @@ Try:
   curl -H 'Authorization: Bearer %[3]s' '%[2]s/api/v1/sessions?status=active'
 
 Simulated time runs %[6]dx faster than real time. Press Ctrl+C to stop.
-`, stations, base, cfg.APIToken, dialable(addr), cfg.DB, demoTimeScale)
+`, stations, base, cfg.APIToken, dialable(addr), dbName(cfg.DB), demoTimeScale)
 
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"github.com/opencpo/opencpo/internal/store/sqlite"
 )
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -13,7 +11,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{NoMigrate: true})
+	store, err := openStore(ctx, cfg, nil, true)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -21,6 +19,6 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := store.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	fmt.Fprintf(stdout, "database %s is up to date\n", cfg.DB)
+	fmt.Fprintf(stdout, "database %s is up to date\n", dbName(cfg.DB))
 	return nil
 }

@@ -17,9 +17,42 @@ import (
 	"github.com/opencpo/opencpo/internal/api"
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/csms"
+	"github.com/opencpo/opencpo/internal/domain"
 	"github.com/opencpo/opencpo/internal/ocppws"
+	"github.com/opencpo/opencpo/internal/store/postgres"
 	"github.com/opencpo/opencpo/internal/store/sqlite"
 )
+
+// appStore is what serve and migrate need of a store: everything the server keeps, and Migrate.
+type appStore interface {
+	domain.Store
+	Migrate(ctx context.Context) error
+}
+
+// openStore opens the store --db names: PostgreSQL for a postgres:// or postgresql:// URL, else
+// the SQLite file at that path. Errors never contain the URL's password.
+func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger, noMigrate bool) (appStore, error) {
+	if isPostgresURL(cfg.DB) {
+		s, err := postgres.Open(ctx, cfg.DB, postgres.Options{Logger: log, NoMigrate: noMigrate})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{Logger: log, NoMigrate: noMigrate})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// dbName is --db as logs and messages may show it: a URL's password is masked.
+func dbName(db string) string {
+	if isPostgresURL(db) {
+		return postgres.Redact(db)
+	}
+	return db
+}
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseServeFlags("serve", args, getenv, stderr)
@@ -37,7 +70,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // connections cleanly, stop background work, flush and close the store. ready, when not nil,
 // receives the listening address.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer, ready chan<- string) error {
-	store, err := sqlite.Open(ctx, cfg.DB, sqlite.Options{Logger: log, NoMigrate: cfg.NoMigrate})
+	store, err := openStore(ctx, cfg, log, cfg.NoMigrate)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

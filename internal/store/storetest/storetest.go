@@ -614,11 +614,11 @@ func testUpdateStatusCreatesEVSEs(t *testing.T, s domain.Store) {
 	// Arrival order is not id order.
 	updates := []domain.StatusUpdate{
 		{StationID: "CP-1", EVSEID: 3, ConnectorID: 1, Status: domain.ConnectorFaulted, OCPPStatus: "Faulted",
-			ErrorCode: "GroundFailure", Info: "RCD", VendorErrorCode: "E42", At: at(1)},
-		{StationID: "CP-1", EVSEID: 1, ConnectorID: 2, Status: domain.ConnectorOccupied, OCPPStatus: "Charging", ErrorCode: "NoError", At: at(2)},
-		{StationID: "CP-1", EVSEID: 10, ConnectorID: 1, Status: domain.ConnectorUnavailable, OCPPStatus: "Unavailable", ErrorCode: "NoError", At: at(3)},
-		{StationID: "CP-1", EVSEID: 1, ConnectorID: 1, Status: domain.ConnectorAvailable, OCPPStatus: "Available", ErrorCode: "NoError", At: at(4)},
-		{StationID: "CP-1", EVSEID: 2, ConnectorID: 1, Status: domain.ConnectorReserved, OCPPStatus: "Reserved", ErrorCode: "NoError", At: at(5)},
+			ErrorCode: "GroundFailure", Info: "RCD", VendorErrorCode: "E42", At: at(1 * time.Second)},
+		{StationID: "CP-1", EVSEID: 1, ConnectorID: 2, Status: domain.ConnectorOccupied, OCPPStatus: "Charging", ErrorCode: "NoError", At: at(2 * time.Second)},
+		{StationID: "CP-1", EVSEID: 10, ConnectorID: 1, Status: domain.ConnectorUnavailable, OCPPStatus: "Unavailable", ErrorCode: "NoError", At: at(3 * time.Second)},
+		{StationID: "CP-1", EVSEID: 1, ConnectorID: 1, Status: domain.ConnectorAvailable, OCPPStatus: "Available", ErrorCode: "NoError", At: at(4 * time.Second)},
+		{StationID: "CP-1", EVSEID: 2, ConnectorID: 1, Status: domain.ConnectorReserved, OCPPStatus: "Reserved", ErrorCode: "NoError", At: at(5 * time.Second)},
 	}
 	for _, u := range updates {
 		mustStatus(t, s, u)

@@ -1,0 +1,8 @@
+package postgres_test
+
+import "errors"
+
+var (
+	errorsIs = errors.Is
+	errorsAs = errors.As
+)
