@@ -13,6 +13,7 @@ Usage:
   opencpo serve     [flags]   run the CPMS: OCPP endpoint, REST API, metrics
   opencpo simulate  [flags]   simulated charge points (OCPP 1.6 and 2.0.1) against any CSMS
   opencpo migrate   [flags]   apply database migrations and exit
+  opencpo bench     SCENARIO  run a benchmark scenario (fleet-15k) against a fresh server
   opencpo version             print the version
 
 Run "opencpo COMMAND -h" for the flags of a command.
@@ -35,6 +36,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = runDemo(ctx, args[1:], getenv, stdout, stderr)
 	case "simulate":
 		err = runSimulate(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		err = runBench(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":

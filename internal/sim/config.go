@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -90,6 +91,28 @@ type Config struct {
 	Now func() time.Time
 	// Log receives the simulator's log (default: discarded).
 	Log *slog.Logger
+	// HTTPClient, when set, makes the WebSocket handshakes (default http.DefaultClient). A
+	// benchmark gives one whose transport dials from several loopback source addresses, as one
+	// address runs out of ephemeral ports near 28,000 connections.
+	HTTPClient *http.Client
+	// OnReply, when set, is told about every answer to a CALL the station sent. It runs on the
+	// station's goroutine, so it must be quick and must not call back into the station.
+	OnReply func(Reply)
+}
+
+// Reply describes the answer to one CALL a station sent: what a load generator measures.
+type Reply struct {
+	StationID string
+	Action    string
+	// Payload is the request payload exactly as sent (the CSMS deduplicates on these bytes).
+	// It must not be modified.
+	Payload []byte
+	// Transactional marks transaction messages, which the CSMS stores before it answers.
+	Transactional bool
+	// Error is true for a CALLERROR.
+	Error bool
+	// Latency is the time from writing the CALL to reading its answer.
+	Latency time.Duration
 }
 
 // DefaultTokens are the RFID uids used when Config.Tokens is empty.
@@ -120,6 +143,8 @@ type StationConfig struct {
 	CallTimeout                                  time.Duration
 	Now                                          func() time.Time
 	Log                                          *slog.Logger
+	HTTPClient                                   *http.Client
+	OnReply                                      func(Reply)
 }
 
 // EVSE is the hardware of one EVSE: its maximum power, AC or DC, and for AC the phases.

@@ -42,7 +42,7 @@ func (s *Station) connect() {
 	s.dialing = true
 	s.gen++
 	gen := s.gen
-	opts := &websocket.DialOptions{Subprotocols: []string{s.cfg.Version.Subprotocol()}}
+	opts := &websocket.DialOptions{Subprotocols: []string{s.cfg.Version.Subprotocol()}, HTTPClient: s.cfg.HTTPClient}
 	if s.cfg.Password != "" {
 		opts.HTTPHeader = http.Header{"Authorization": {"Basic " +
 			base64.StdEncoding.EncodeToString([]byte(s.cfg.ID+":"+s.cfg.Password))}}
@@ -326,8 +326,8 @@ func (s *Station) pump() {
 		if m.attempts > 1 {
 			s.stats.retransmits.Add(1)
 		}
-		s.inflight = &inflight{msg: m, id: id}
-		s.callDeadline = s.mono().Add(s.cfg.CallTimeout)
+		s.inflight = &inflight{msg: m, id: id, payload: payload, sentAt: s.mono()}
+		s.callDeadline = s.inflight.sentAt.Add(s.cfg.CallTimeout)
 		if !s.write(ocpp.EncodeCall(id, m.action, payload)) {
 			return
 		}
@@ -409,6 +409,10 @@ func (s *Station) handleReply(f ocpp.Frame) {
 	s.callDeadline = time.Time{}
 	s.timeoutsInRow = 0
 	m := in.msg
+	if s.cfg.OnReply != nil {
+		s.cfg.OnReply(Reply{StationID: s.cfg.ID, Action: m.action, Payload: in.payload, Transactional: m.tx,
+			Error: f.Type == ocpp.TypeCallError, Latency: s.mono().Sub(in.sentAt)})
+	}
 	if f.Type == ocpp.TypeCallError {
 		s.stats.callErrors.Add(1)
 		s.stats.errors.Add(1)

@@ -42,6 +42,8 @@ func New(cfg Config) (*Fleet, error) {
 			CallTimeout:   cfg.CallTimeout,
 			Now:           cfg.Now,
 			Log:           cfg.Log,
+			HTTPClient:    cfg.HTTPClient,
+			OnReply:       cfg.OnReply,
 		})
 		if err != nil {
 			return nil, err

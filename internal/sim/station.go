@@ -93,8 +93,10 @@ const (
 )
 
 type inflight struct {
-	msg *outMsg
-	id  string
+	msg     *outMsg
+	id      string
+	payload []byte
+	sentAt  time.Time
 }
 
 type eventKind uint8

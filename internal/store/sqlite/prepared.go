@@ -24,6 +24,13 @@ const (
 	qSessionUpdateHot
 	qTokenGet
 	qEventInsert
+	// The station writes of every (re)connection: a mass reconnect runs them for each station.
+	qStationConnect
+	qStationDisconnect
+	qStationBoot
+	qStationTouch
+	qStationStatus
+	qConnectorStatus
 	// qSampleInsert+n-1 inserts n samples (1 ≤ n ≤ maxSampleRows) in one statement.
 	qSampleInsert
 	numStmts = qSampleInsert + maxSampleRows
@@ -73,6 +80,30 @@ var stmtText = func() [numStmts]string {
 			AND remote_start_id IS ? AND status = ? AND started_at = ?`,
 		qTokenGet:    `SELECT ` + tokenColumns + ` FROM tokens WHERE uid = ?`,
 		qEventInsert: `INSERT INTO station_events (station_id, kind, type, at, detail) VALUES (?, ?, ?, ?, ?)`,
+		qStationConnect: `UPDATE stations SET connected = 1,
+				ocpp_version = coalesce(nullif(:version, ''), ocpp_version),
+				last_seen_at = max(coalesce(last_seen_at, :at), :at)
+			WHERE id = :id`,
+		qStationDisconnect: `UPDATE stations SET connected = 0 WHERE id = ?`,
+		qStationBoot: `UPDATE stations SET
+				vendor = :vendor, model = :model, serial_number = :serial, firmware_version = :firmware,
+				ocpp_version = coalesce(nullif(:version, ''), ocpp_version),
+				last_seen_at = max(coalesce(last_seen_at, :at), :at),
+				updated_at = :now
+			WHERE id = :id`,
+		qStationTouch: `UPDATE stations SET last_seen_at = max(coalesce(last_seen_at, ?1), ?1) WHERE id = ?2`,
+		qStationStatus: `UPDATE stations SET status = :status, ocpp_status = :ocpp_status,
+				error_code = :error_code, info = :info, vendor_error_code = :vendor_error_code, status_at = :at
+			WHERE id = :station AND (status_at IS NULL OR status_at <= :at)`,
+		qConnectorStatus: `INSERT INTO connectors (station_id, evse_id, connector_id,
+				status, ocpp_status, error_code, info, vendor_error_code, updated_at)
+			VALUES (:station, :evse, :connector, :status, :ocpp_status, :error_code, :info,
+				:vendor_error_code, :at)
+			ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE SET
+				status = excluded.status, ocpp_status = excluded.ocpp_status,
+				error_code = excluded.error_code, info = excluded.info,
+				vendor_error_code = excluded.vendor_error_code, updated_at = excluded.updated_at
+			WHERE excluded.updated_at >= connectors.updated_at`,
 	}
 	for n := 1; n <= maxSampleRows; n++ {
 		row := "(" + strings.Repeat("?, ", sampleColumns-1) + "?)"

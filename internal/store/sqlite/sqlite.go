@@ -53,9 +53,13 @@ type Options struct {
 type Store struct {
 	writer *sql.DB // exactly one connection; used by the committer goroutine and Migrate only
 	reader *sql.DB // read-only connections
-	commit *committer
-	now    func() time.Time
-	log    *slog.Logger
+	// readGate admits as many reads as the reader pool has connections, first come first
+	// served: database/sql hands a freed connection to a random waiter, so under a connection
+	// storm some reads waited until their callers had given up while later ones went first.
+	readGate chan struct{}
+	commit   *committer
+	now      func() time.Time
+	log      *slog.Logger
 
 	stmts atomic.Pointer[preparedStmts] // the hot write statements, once the schema has them
 	wtx   txStmts                       // owned by the writer goroutine: see Store.on
@@ -107,10 +111,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	reader.SetMaxIdleConns(n)
 
 	s := &Store{
-		writer: writer,
-		reader: reader,
-		now:    opts.Now,
-		log:    opts.Logger,
+		writer:   writer,
+		reader:   reader,
+		readGate: make(chan struct{}, n),
+		now:      opts.Now,
+		log:      opts.Logger,
 	}
 	if !opts.NoMigrate {
 		if err := s.Migrate(ctx); err != nil {
@@ -227,6 +232,12 @@ func writeValue[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, er
 // read runs fn in one read-only transaction on the reader pool, so a method that needs several
 // queries sees one snapshot.
 func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	select {
+	case s.readGate <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: begin read: %w", ctx.Err())
+	}
+	defer func() { <-s.readGate }()
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read: %w", err)

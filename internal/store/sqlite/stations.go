@@ -281,12 +281,7 @@ func (s *Store) RecordBoot(ctx context.Context, b domain.BootInfo) error {
 	}
 	now := formatTime(s.now())
 	return s.write(ctx, func(tx *sql.Tx) error {
-		err := oneStation(b.StationID)(tx.Exec(`UPDATE stations SET
-				vendor = :vendor, model = :model, serial_number = :serial, firmware_version = :firmware,
-				ocpp_version = coalesce(nullif(:version, ''), ocpp_version),
-				last_seen_at = max(coalesce(last_seen_at, :at), :at),
-				updated_at = :now
-			WHERE id = :id`,
+		err := oneStation(b.StationID)(s.on(tx).exec(qStationBoot,
 			sql.Named("vendor", b.Vendor), sql.Named("model", b.Model), sql.Named("serial", b.SerialNumber),
 			sql.Named("firmware", b.FirmwareVersion), sql.Named("version", b.OCPPVersion),
 			sql.Named("at", formatTime(at)), sql.Named("now", now), sql.Named("id", b.StationID)))
@@ -307,13 +302,10 @@ func (s *Store) SetConnected(ctx context.Context, id string, connected bool, ocp
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		if connected {
-			err = oneStation(id)(tx.Exec(`UPDATE stations SET connected = 1,
-					ocpp_version = coalesce(nullif(:version, ''), ocpp_version),
-					last_seen_at = max(coalesce(last_seen_at, :at), :at)
-				WHERE id = :id`,
+			err = oneStation(id)(s.on(tx).exec(qStationConnect,
 				sql.Named("version", ocppVersion), sql.Named("at", formatTime(at)), sql.Named("id", id)))
 		} else {
-			err = oneStation(id)(tx.Exec(`UPDATE stations SET connected = 0 WHERE id = ?`, id))
+			err = oneStation(id)(s.on(tx).exec(qStationDisconnect, id))
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: set connected %q %t: %w", id, connected, err)
@@ -341,8 +333,7 @@ func (s *Store) TouchStation(ctx context.Context, id string, at time.Time) error
 	}
 	t := formatTime(at)
 	return s.write(ctx, func(tx *sql.Tx) error {
-		err := oneStation(id)(tx.Exec(`UPDATE stations SET last_seen_at = max(coalesce(last_seen_at, ?1), ?1)
-			WHERE id = ?2`, t, id))
+		err := oneStation(id)(s.on(tx).exec(qStationTouch, t, id))
 		if err != nil {
 			return fmt.Errorf("sqlite: touch station %q: %w", id, err)
 		}
@@ -367,17 +358,9 @@ func (s *Store) UpdateStatus(ctx context.Context, u domain.StatusUpdate) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		if u.EVSEID == 0 {
-			err = updateStationStatus(tx, u.StationID, args)
+			err = updateStationStatus(s.on(tx), tx, u.StationID, args)
 		} else {
-			_, err = tx.Exec(`INSERT INTO connectors (station_id, evse_id, connector_id,
-					status, ocpp_status, error_code, info, vendor_error_code, updated_at)
-				VALUES (:station, :evse, :connector, :status, :ocpp_status, :error_code, :info,
-					:vendor_error_code, :at)
-				ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE SET
-					status = excluded.status, ocpp_status = excluded.ocpp_status,
-					error_code = excluded.error_code, info = excluded.info,
-					vendor_error_code = excluded.vendor_error_code, updated_at = excluded.updated_at
-				WHERE excluded.updated_at >= connectors.updated_at`, args...)
+			_, err = s.on(tx).exec(qConnectorStatus, args...)
 			err = mapErr(err, "", fmt.Sprintf("station %q not found", u.StationID))
 		}
 		if err != nil {
@@ -387,10 +370,8 @@ func (s *Store) UpdateStatus(ctx context.Context, u domain.StatusUpdate) error {
 	})
 }
 
-func updateStationStatus(tx *sql.Tx, stationID string, args []any) error {
-	res, err := tx.Exec(`UPDATE stations SET status = :status, ocpp_status = :ocpp_status,
-			error_code = :error_code, info = :info, vendor_error_code = :vendor_error_code, status_at = :at
-		WHERE id = :station AND (status_at IS NULL OR status_at <= :at)`, args...)
+func updateStationStatus(st *txStmts, tx *sql.Tx, stationID string, args []any) error {
+	res, err := st.exec(qStationStatus, args...)
 	if err != nil {
 		return err
 	}
