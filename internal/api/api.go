@@ -21,6 +21,9 @@ type Operations interface {
 	Call(ctx context.Context, actor, stationID, action string, payload json.RawMessage) (json.RawMessage, error)
 	// StationRemoved drops the connection of a deleted station.
 	StationRemoved(ctx context.Context, stationID string)
+	// StationChanged tells the OCPP side that an operator changed a station (registration,
+	// password), so that the change applies to its next message or connection.
+	StationChanged(ctx context.Context, stationID string)
 	// StartSession asks a station to start charging for a token (0: any EVSE).
 	StartSession(ctx context.Context, actor, stationID string, evseID int, idToken string) (domain.RemoteStart, error)
 	// StopSession asks a station to stop an active session and returns its answer.

@@ -194,6 +194,7 @@ func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.ops.StationChanged(r.Context(), id)
 	s.auditChange(r.Context(), id, "UpdateStation", redactPassword(req))
 	writeJSON(w, http.StatusOK, stationView(st))
 	return nil

@@ -115,9 +115,7 @@ func (s *Service) handleCall(ctx context.Context, stationID string, v ocpp.Versi
 		s.log.ErrorContext(ctx, "csms: answer violates the schema", "station", stationID, "action", action, "err", err)
 		return nil, ocpp.Errorf(ocpp.InternalError, "internal error")
 	}
-	if err := s.touch(ctx, stationID, action == "Heartbeat"); err != nil {
-		s.log.WarnContext(ctx, "csms: last seen not recorded", "station", stationID, "err", err)
-	}
+	s.heard(stationID)
 	return out, nil
 }
 

@@ -52,7 +52,7 @@ type Config struct {
 	// BootRetryInterval is the interval sent with a Pending or Rejected BootNotification answer:
 	// how long the station waits before it boots again.
 	BootRetryInterval time.Duration
-	// TouchEvery limits how often a station's last-seen time is written (it is kept in memory
+	// TouchEvery is how often stations' last-seen times are written (they are kept in memory
 	// in between), so that a busy station does not cost a write per message.
 	TouchEvery time.Duration
 	// SessionTimeout closes an active session with no news for this long, flagged for review
@@ -79,19 +79,28 @@ type Service struct {
 
 	mu       sync.Mutex
 	caller   Caller
-	touched  map[string]time.Time // station → last last-seen write
-	verified map[string]string    // station → digest of the last password that passed, to spare argon2 on reconnects
+	seen     map[string]lastSeen // station → when it was last heard from, and whether that is written
+	verified map[string]string   // station → digest of the last password that passed, to spare argon2 on reconnects
 	stations map[string]cachedStation
 }
 
-// cachedStation is a station's registration as last read, so that the messages of a busy
-// station do not each cost a database read. An operator's change is seen within stationTTL.
+// cachedStation is a station's identity, registration and password hash as last read, so that
+// neither the messages of a busy station nor a mass reconnect cost a database read each.
+// Changes through the API invalidate the entry (StationChanged); stationTTL bounds how long a
+// change made elsewhere (another process on the same database) can go unseen.
 type cachedStation struct {
 	station domain.Station
 	readAt  time.Time
 }
 
-const stationTTL = 5 * time.Second
+const stationTTL = 2 * time.Minute
+
+// lastSeen is when a station was last heard from. The time is written to the store in the
+// background (flushLastSeen), never on a message's path.
+type lastSeen struct {
+	at      time.Time
+	written bool
+}
 
 // New returns the central system. Call UseCaller before stations connect.
 func New(cfg Config, store domain.Store) *Service {
@@ -126,7 +135,7 @@ func New(cfg Config, store domain.Store) *Service {
 		cfg: cfg, store: store, log: cfg.Log, now: cfg.Now,
 		catalogs: map[ocpp.Version]*schema.Catalog{ocpp.V16: v16.Catalog(), ocpp.V201: v201.Catalog()},
 		remote:   newRemoteStarts(),
-		touched:  map[string]time.Time{},
+		seen:     map[string]lastSeen{},
 		verified: map[string]string{},
 		stations: map[string]cachedStation{},
 	}
@@ -151,7 +160,7 @@ func (s *Service) getCaller() Caller {
 // Admit decides whether a station may open a connection (security profiles 1 and 2, and the
 // policy for unknown stations).
 func (s *Service) Admit(ctx context.Context, stationID, user, pass string, hasAuth bool) error {
-	st, err := s.store.Station(ctx, stationID)
+	st, err := s.station(ctx, stationID, false)
 	if errors.Is(err, domain.ErrNotFound) {
 		return s.admitUnknown(ctx, stationID)
 	}
@@ -208,7 +217,7 @@ func (s *Service) Connected(ctx context.Context, stationID string, v ocpp.Versio
 		s.log.ErrorContext(ctx, "csms: record connection", "station", stationID, "err", err)
 	}
 	s.mu.Lock()
-	s.touched[stationID] = now
+	s.seen[stationID] = lastSeen{at: now, written: true}
 	s.mu.Unlock()
 }
 
@@ -219,7 +228,7 @@ func (s *Service) Disconnected(ctx context.Context, stationID string, v ocpp.Ver
 		s.log.ErrorContext(ctx, "csms: record disconnection", "station", stationID, "err", err)
 	}
 	s.mu.Lock()
-	delete(s.touched, stationID)
+	delete(s.seen, stationID)
 	delete(s.stations, stationID)
 	s.mu.Unlock()
 }
@@ -228,7 +237,7 @@ func (s *Service) Disconnected(ctx context.Context, stationID string, v ocpp.Ver
 func (s *Service) StationRemoved(_ context.Context, stationID string) {
 	s.mu.Lock()
 	delete(s.verified, stationID)
-	delete(s.touched, stationID)
+	delete(s.seen, stationID)
 	delete(s.stations, stationID)
 	s.mu.Unlock()
 	if c := s.getCaller(); c != nil {
@@ -236,20 +245,48 @@ func (s *Service) StationRemoved(_ context.Context, stationID string) {
 	}
 }
 
-// touch moves the station's last-seen time forward, writing at most once per TouchEvery.
-func (s *Service) touch(ctx context.Context, stationID string, force bool) error {
+// heard notes that a station was just heard from; no write happens here.
+func (s *Service) heard(stationID string) {
 	now := s.now().UTC()
 	s.mu.Lock()
-	last, ok := s.touched[stationID]
-	due := force || !ok || now.Sub(last) >= s.cfg.TouchEvery
-	if due {
-		s.touched[stationID] = now
+	s.seen[stationID] = lastSeen{at: now}
+	s.mu.Unlock()
+}
+
+// flushLastSeen writes the last-seen time of every station heard from since the last flush.
+// The writes run a few at a time so that the store's group commit batches them.
+func (s *Service) flushLastSeen(ctx context.Context) {
+	s.mu.Lock()
+	due := make(map[string]time.Time)
+	for id, ls := range s.seen {
+		if !ls.written {
+			due[id] = ls.at
+			s.seen[id] = lastSeen{at: ls.at, written: true}
+		}
 	}
 	s.mu.Unlock()
-	if !due {
-		return nil
+	sem := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	for id, at := range due {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.store.TouchStation(ctx, id, at); err != nil && !errors.Is(err, domain.ErrNotFound) && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "csms: last seen not recorded", "station", id, "err", err)
+			}
+		}()
 	}
-	return s.store.TouchStation(ctx, stationID, now)
+	wg.Wait()
+}
+
+// StationChanged drops what the service remembers of a station after an operator changed it
+// (registration, password), so the next message or connection sees the change at once.
+func (s *Service) StationChanged(_ context.Context, stationID string) {
+	s.mu.Lock()
+	delete(s.stations, stationID)
+	delete(s.verified, stationID)
+	s.mu.Unlock()
 }
 
 // station returns the station's identity and registration, from the cache when fresh enough.

@@ -11,24 +11,34 @@ import (
 	"github.com/opencpo/opencpo/internal/ocpp/v201"
 )
 
-// Run does the central system's background work until ctx ends: closing sessions that have had
-// no news for longer than the session timeout, and forgetting exactly-once ledger entries older
-// than the retention.
+// Run does the central system's background work until ctx ends: writing stations' last-seen
+// times, closing sessions that have had no news for longer than the session timeout, and
+// forgetting exactly-once ledger entries older than the retention.
 func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(s.cfg.SweepEvery)
-	defer t.Stop()
+	flush := time.NewTicker(s.cfg.TouchEvery)
+	defer flush.Stop()
+	sweep := time.NewTicker(s.cfg.SweepEvery)
+	defer sweep.Stop()
+	s.sweep(ctx)
 	for {
-		if _, err := s.CloseStaleSessions(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "csms: stale session sweep", "err", err)
-		}
-		if _, err := s.store.PruneStationMessages(ctx, s.now().UTC().Add(-s.cfg.LedgerRetention)); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "csms: prune message ledger", "err", err)
-		}
 		select {
 		case <-ctx.Done():
+			s.flushLastSeen(context.WithoutCancel(ctx))
 			return nil
-		case <-t.C:
+		case <-flush.C:
+			s.flushLastSeen(ctx)
+		case <-sweep.C:
+			s.sweep(ctx)
 		}
+	}
+}
+
+func (s *Service) sweep(ctx context.Context) {
+	if _, err := s.CloseStaleSessions(ctx); err != nil && ctx.Err() == nil {
+		s.log.ErrorContext(ctx, "csms: stale session sweep", "err", err)
+	}
+	if _, err := s.store.PruneStationMessages(ctx, s.now().UTC().Add(-s.cfg.LedgerRetention)); err != nil && ctx.Err() == nil {
+		s.log.ErrorContext(ctx, "csms: prune message ledger", "err", err)
 	}
 }
 
