@@ -1,17 +1,19 @@
 // Package postgres implements the domain's store interfaces on PostgreSQL, the store of an
 // OpenCPO cluster (several nodes sharing one database).
 //
-// Every public method is one transaction on a pgx connection pool. A commit is durable before
-// the method returns (the server's synchronous_commit, on by default, is left alone). Group
-// commit comes from PostgreSQL itself: commits that arrive while the WAL is being flushed share
-// the next flush, so many concurrent callers over a pool of connections need no batching of
-// their own (see bench_test.go for the rates).
+// Public methods run on a pgx connection pool. A commit is durable before the method returns
+// (the server's synchronous_commit, on by default, is left alone). The hot writes share
+// transactions: the single-statement status writes (groupcommit.go) and Apply (applybatch.go)
+// queue their work for writers that run many callers' writes in one transaction and commit
+// once, so that a few thousand writes per second cost a few hundred commits (see bench_test.go
+// for the rates).
 //
 // Transactional OCPP messages go through Apply: its transaction first claims the message's key
-// in the ledger of applied messages (so that concurrent copies wait for the first and then find
-// its answer), runs the caller's function on a SessionTx bound to the transaction and records
-// the answer. Each SessionTx write runs in a savepoint, so that an error the caller handles (a
-// conflict, a missing row) does not abort the transaction.
+// in the ledger of applied messages (so that a copy of the message finds the first one's row and
+// its answer), runs the caller's function on a SessionTx bound to the transaction in a savepoint
+// of its own and records the answer. Each SessionTx write that may fail runs in a further
+// savepoint, so that an error the caller handles (a conflict, a missing row) does not abort the
+// transaction.
 //
 // Schema migrations are embedded SQL files, numbered and forward-only, applied under an advisory
 // lock so that nodes starting at once do not race.
@@ -58,6 +60,7 @@ type Options struct {
 type Store struct {
 	pool   *pgxpool.Pool
 	commit *committer // the hot single-statement writes
+	apply  *applier   // Apply's group commit
 	now    func() time.Time
 	log    *slog.Logger
 
@@ -93,6 +96,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open %s: %w", Redact(url), err)
 	}
 	s := &Store{pool: pool, commit: newCommitter(pool), now: opts.Now, log: opts.Logger}
+	s.apply = newApplier(s, applyWriters(cfg.MaxConns))
 	if !opts.NoMigrate {
 		if err := s.Migrate(ctx); err != nil {
 			s.Close()
@@ -121,6 +125,7 @@ func Redact(raw string) string {
 // and closes the pool. Calls after Close fail. Close is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.apply.close()
 		s.commit.close()
 		s.pool.Close()
 	})

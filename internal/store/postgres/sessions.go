@@ -26,9 +26,10 @@ const sessionColumns = `station_id, evse_id, connector_id, transaction_id, id_to
 
 // Statements of Apply and its SessionTx.
 const (
-	// The first statement of an Apply claims the message's key. A concurrent copy of the message
-	// waits here for the first one's transaction: if that commits, the copy inserts nothing and
-	// reads the answer; if it rolls back, the copy goes ahead.
+	// Claims one message's key (a later copy of a message in the same batch: see applybatch.go,
+	// whose qMessageClaimAll claims a batch's messages at once). A copy of the message claimed by
+	// another transaction waits here for it: if that commits, the copy inserts nothing and reads
+	// the answer; if it rolls back, the copy goes ahead.
 	qMessageClaim = `INSERT INTO station_messages (station_id, action, digest, at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT DO NOTHING`
 	qMessageGet    = `SELECT answer FROM station_messages WHERE station_id = $1 AND action = $2 AND digest = $3`
@@ -91,86 +92,23 @@ const (
 // row is written and fn's error is returned unchanged (a *domain.Error or *ocpp.CallError stays
 // findable with errors.As).
 //
-// fn must use only the SessionTx it is given (it holds one of the pool's connections while it
-// runs), must be quick, and must not keep the SessionTx past its return.
+// Messages are applied in batches (see applybatch.go): fn runs on a writer goroutine, in a
+// transaction shared with other messages, and Apply returns once that transaction committed. If
+// ctx ends before a writer took the message, fn never runs and ctx's error is returned; once fn
+// ran, Apply waits for the commit. fn must use only the SessionTx it is given (an Apply of this
+// store from inside fn would wait for its own writer forever), must be quick (the whole batch
+// waits for it), and must not keep the SessionTx past its return. On a deadlock or serialization
+// failure (possible only between nodes or between messages of different stations) fn may run
+// again, its first run's effects undone.
 func (s *Store) Apply(ctx context.Context, msg domain.StationMessage, fn func(tx domain.SessionTx) ([]byte, error)) ([]byte, bool, error) {
 	if msg.StationID == "" || msg.Action == "" || msg.Digest == "" {
 		return nil, false, fmt.Errorf("postgres: apply: %w",
 			invalid("a station message needs a station id, an action and a digest"))
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, false, err
+	if !storable(msg.StationID, msg.Action, msg.Digest) {
+		return nil, false, fmt.Errorf("postgres: apply: %w", invalid("text must be UTF-8 without NUL characters"))
 	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, false, fmt.Errorf("postgres: apply %s of %q: %w", msg.Action, msg.StationID, err)
-	}
-	// A connection released inside a transaction (a failed ROLLBACK) is closed by the pool.
-	defer conn.Release()
-	key := []any{msg.StationID, msg.Action, msg.Digest}
-
-	// BEGIN and the claim in one round trip.
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(qMessageClaim, append(key, pgTime(s.now()))...)
-	claimed, err := execBatch(ctx, conn, b)
-	if err != nil {
-		rollback(ctx, conn)
-		return nil, false, fmt.Errorf("postgres: apply %s of %q: claim: %w", msg.Action, msg.StationID, mapErr(err, "", ""))
-	}
-	if claimed == 0 {
-		var answer []byte
-		err := conn.QueryRow(ctx, qMessageGet, key...).Scan(&answer)
-		rollback(ctx, conn) // nothing written
-		if err != nil {
-			// Only if the row went (pruned) between the claim and the read: let the caller retry.
-			return nil, false, fmt.Errorf("postgres: apply %s of %q: read the recorded answer: %w", msg.Action, msg.StationID, err)
-		}
-		return answer, true, nil
-	}
-
-	stx := &sessionTx{s: s, ctx: ctx, conn: conn.Conn()}
-	answer, err := func() ([]byte, error) {
-		defer func() { stx.conn = nil }()
-		return fn(stx)
-	}()
-	if err != nil {
-		rollback(ctx, conn)
-		return nil, false, err
-	}
-
-	// The answer and COMMIT in one round trip. The claimed row's answer is NULL already.
-	b = &pgx.Batch{}
-	if answer != nil {
-		b.Queue(qMessageAnswer, append(key, answer)...)
-	}
-	b.Queue("COMMIT")
-	if _, err := execBatch(ctx, conn, b); err != nil {
-		rollback(ctx, conn)
-		return nil, false, fmt.Errorf("postgres: apply %s of %q: commit: %w", msg.Action, msg.StationID, err)
-	}
-	return answer, false, nil
-}
-
-// execBatch runs the statements of b in one round trip and returns the rows affected by the
-// last one, or the first error.
-func execBatch(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch) (int64, error) {
-	br := conn.SendBatch(ctx, b)
-	var (
-		n     int64
-		first error
-	)
-	for range b.Len() {
-		tag, err := br.Exec()
-		if err != nil && first == nil {
-			first = err
-		}
-		n = tag.RowsAffected()
-	}
-	if err := br.Close(); err != nil && first == nil {
-		first = err
-	}
-	return n, first
+	return s.apply.apply(ctx, msg, fn)
 }
 
 // rollback ends the connection's transaction, if any. If even that fails, the pool closes the
@@ -190,6 +128,105 @@ type sessionTx struct {
 	s    *Store
 	ctx  context.Context
 	conn *pgx.Conn // nil once fn returned
+
+	aborted error // the first error that aborted the transaction (not undone by a savepoint)
+	retry   error // the first deadlock or serialization failure
+
+	// pending are statements of the batch (the previous message's end, this one's SAVEPOINT) to
+	// send with the next statement, in the same round trip. If one of them fails, broken is its
+	// error: the batch's transaction is lost.
+	pending []stmt
+	broken  error
+}
+
+// send sends the pending statements and then b's in one round trip, reads the results of the
+// pending ones and returns b's to read.
+func (x *sessionTx) send(b *pgx.Batch) (pgx.BatchResults, error) {
+	if len(x.pending) == 0 {
+		return x.conn.SendBatch(x.ctx, b), nil
+	}
+	full := &pgx.Batch{}
+	for _, st := range x.pending {
+		full.Queue(st.sql, st.args...)
+	}
+	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
+	n := len(x.pending)
+	x.pending = nil
+	br := x.conn.SendBatch(x.ctx, full)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			x.broken = err
+			return nil, fmt.Errorf("postgres: apply: the batch's transaction failed: %w", err)
+		}
+	}
+	return br, nil
+}
+
+// queryRow runs a statement that returns one row, after the pending statements.
+func (x *sessionTx) queryRow(sql string, args ...any) pgx.Row {
+	if len(x.pending) == 0 {
+		return x.conn.QueryRow(x.ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br, err := x.send(b)
+	if err != nil {
+		return errRow{err}
+	}
+	return batchRow{br: br, row: br.QueryRow()}
+}
+
+// exec runs a statement, after the pending statements.
+func (x *sessionTx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
+	if len(x.pending) == 0 {
+		return x.conn.Exec(x.ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br, err := x.send(b)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// batchRow is the row of the last statement of a batch: Scan also ends the batch.
+type batchRow struct {
+	br  pgx.BatchResults
+	row pgx.Row
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// seen notes the error of a statement: whether it aborted the transaction (undone: a savepoint
+// was rolled back over it) and whether it was a deadlock or serialization failure, after which
+// the whole message is run again.
+func (x *sessionTx) seen(err error, undone bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return
+	}
+	if x.retry == nil && retryable(err) {
+		x.retry = err
+	}
+	if x.aborted == nil && !undone {
+		x.aborted = err
+	}
 }
 
 // guarded runs one write of the transaction in a savepoint, so that if it fails (a conflict, a
@@ -201,12 +238,12 @@ func (x *sessionTx) guarded(query string, args []any, scan func(pgx.Row) error) 
 	b.Queue("SAVEPOINT session_tx")
 	b.Queue(query, args...)
 	b.Queue("RELEASE SAVEPOINT session_tx")
-	br := x.conn.SendBatch(x.ctx, b)
+	br, err := x.send(b)
+	if err != nil {
+		return 0, err
+	}
 	_, errSave := br.Exec()
-	var (
-		n   int64
-		err error
-	)
+	var n int64
 	if scan != nil {
 		err = scan(br.QueryRow())
 	} else {
@@ -217,14 +254,17 @@ func (x *sessionTx) guarded(query string, args []any, scan func(pgx.Row) error) 
 	_, errRelease := br.Exec()
 	errClose := br.Close()
 	if errSave != nil {
+		x.seen(errSave, false)
 		return 0, errSave
 	}
 	var pgErr *pgconn.PgError
 	if err != nil && errors.As(err, &pgErr) {
 		// The statement failed and aborted the transaction; undo it alone.
 		if _, rerr := x.conn.Exec(x.ctx, "ROLLBACK TO SAVEPOINT session_tx; RELEASE SAVEPOINT session_tx"); rerr != nil {
+			x.seen(rerr, false)
 			return 0, errors.Join(err, rerr)
 		}
+		x.seen(err, true)
 		return 0, err
 	}
 	if err == nil {
@@ -233,6 +273,7 @@ func (x *sessionTx) guarded(query string, args []any, scan func(pgx.Row) error) 
 	if err == nil {
 		err = errClose
 	}
+	x.seen(err, false)
 	return n, err
 }
 
@@ -264,7 +305,8 @@ func (x *sessionTx) NewSession(sess domain.Session) (domain.Session, error) {
 	// A taken transaction id inserts nothing (ON CONFLICT DO NOTHING, which also waits for a
 	// concurrent insert of the same id to commit or not): no error that would abort the
 	// transaction, so no savepoint.
-	err := x.conn.QueryRow(x.ctx, qSessionInsert, sessionArgs(sess, true)...).Scan(&sess.ID, &sess.TransactionID)
+	err := x.queryRow(qSessionInsert, sessionArgs(sess, true)...).Scan(&sess.ID, &sess.TransactionID)
+	x.seen(err, false)
 	if isNoRows(err) {
 		err = domain.Errorf(domain.ErrConflict, "transaction %q of station %q exists", sess.TransactionID, sess.StationID)
 	}
@@ -284,7 +326,8 @@ func (x *sessionTx) SessionByTransaction(stationID, transactionID string) (domai
 		err  = pgx.ErrNoRows
 	)
 	if storable(stationID, transactionID) {
-		sess, err = scanSession(x.conn.QueryRow(x.ctx, qSessionByTransaction, stationID, transactionID))
+		sess, err = scanSession(x.queryRow(qSessionByTransaction, stationID, transactionID))
+		x.seen(err, false)
 	}
 	if isNoRows(err) {
 		err = domain.Errorf(domain.ErrNotFound, "no transaction %q on station %q", transactionID, stationID)
@@ -304,7 +347,8 @@ func (x *sessionTx) ActiveSessionOn(stationID string, evseID int) (domain.Sessio
 		err  = pgx.ErrNoRows
 	)
 	if storable(stationID) && evseID >= math.MinInt32 && evseID <= math.MaxInt32 {
-		sess, err = scanSession(x.conn.QueryRow(x.ctx, qSessionActiveOn, stationID, evseID))
+		sess, err = scanSession(x.queryRow(qSessionActiveOn, stationID, evseID))
+		x.seen(err, false)
 	}
 	if isNoRows(err) {
 		err = domain.Errorf(domain.ErrNotFound, "no active session on EVSE %d of station %q", evseID, stationID)
@@ -334,7 +378,8 @@ func (x *sessionTx) UpdateSession(sess domain.Session) error {
 	// Most updates (meter values, charging state) keep the session's station and transaction id:
 	// such an update cannot break their uniqueness, so it needs no savepoint. Only if it matches
 	// no row (a rename, or no such session) does the full update run, guarded.
-	tag, err := x.conn.Exec(x.ctx, qSessionUpdate+qSessionSameKey, args...)
+	tag, err := x.exec(qSessionUpdate+qSessionSameKey, args...)
+	x.seen(err, false)
 	if err == nil && tag.RowsAffected() == 0 {
 		var n int64
 		n, err = x.guarded(qSessionUpdate, args, nil)
@@ -395,8 +440,9 @@ func (x *sessionTx) AddSamples(samples []domain.MeterSample) error {
 		}
 	}
 	var missing bool
-	err := x.conn.QueryRow(x.ctx, qSampleInsert, sessions, stations, evses, ats, meas, phases, locs, ctxts, units,
+	err := x.queryRow(qSampleInsert, sessions, stations, evses, ats, meas, phases, locs, ctxts, units,
 		values, signed).Scan(&missing)
+	x.seen(err, false)
 	if err == nil && missing {
 		err = domain.Errorf(domain.ErrNotFound, "the session of a sample does not exist")
 	}
@@ -430,7 +476,8 @@ func (x *sessionTx) Token(uid string) (domain.Token, error) {
 	if !storable(uid) {
 		return domain.Token{}, fmt.Errorf("postgres: token %q: %w", uid, tokenNotFound(uid))
 	}
-	t, err := scanToken(x.conn.QueryRow(x.ctx, qTokenGet, uid), uid)
+	t, err := scanToken(x.queryRow(qTokenGet, uid), uid)
+	x.seen(err, false)
 	if err != nil {
 		return domain.Token{}, fmt.Errorf("postgres: token %q: %w", uid, err)
 	}
