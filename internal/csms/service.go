@@ -93,7 +93,7 @@ type cachedStation struct {
 	readAt  time.Time
 }
 
-const stationTTL = 2 * time.Minute
+const stationTTL = 30 * time.Minute
 
 // lastSeen is when a station was last heard from. The time is written to the store in the
 // background (flushLastSeen), never on a message's path.
