@@ -28,11 +28,8 @@ func (s *Store) CreateToken(ctx context.Context, t domain.Token) error {
 }
 
 func validateToken(t domain.Token) error {
-	if t.UID == "" {
-		return invalid("the token uid is empty")
-	}
-	if !t.Status.Valid() {
-		return invalid("token status %q is not one of Accepted, Blocked, Expired, Invalid", t.Status)
+	if err := t.Validate(); err != nil {
+		return err
 	}
 	return checkTime("expiry", t.ExpiresAt)
 }

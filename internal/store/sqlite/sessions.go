@@ -537,22 +537,8 @@ func sessionNotFound(id int64) error {
 }
 
 func validateSession(s domain.Session, provisional bool) error {
-	switch {
-	case s.StationID == "":
-		return invalid("the station id is empty")
-	case s.TransactionID == "" && !provisional:
-		return invalid("the transaction id is empty")
-	case s.EVSEID < 0 || s.ConnectorID < 0:
-		return invalid("EVSE and connector ids must not be negative")
-	case s.Status != domain.SessionActive && s.Status != domain.SessionCompleted:
-		return invalid("session status %q is not one of active, completed", s.Status)
-	case s.StartedAt.IsZero():
-		return invalid("the start time is missing")
-	}
-	for _, f := range []*float64{s.MeterStartWh, s.MeterStopWh, s.MeterLastWh, &s.EnergyWh} {
-		if f != nil && (math.IsNaN(*f) || math.IsInf(*f, 0)) {
-			return invalid("meter reading %v is not a number", *f)
-		}
+	if err := s.Validate(provisional); err != nil {
+		return err
 	}
 	return errors.Join(checkTime("start time", s.StartedAt), checkTime("stop time", s.StoppedAt),
 		checkTime("meter start time", s.MeterStartAt), checkTime("meter last time", s.MeterLastAt),

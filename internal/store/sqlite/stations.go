@@ -50,38 +50,16 @@ func (s *Store) CreateStation(ctx context.Context, st domain.Station) error {
 }
 
 func validateNewStation(st domain.Station) error {
-	if st.ID == "" {
-		return invalid("the station id is empty")
-	}
-	if !st.RegistrationStatus.Valid() {
-		return invalid("registration status %q is not one of Accepted, Pending, Rejected", st.RegistrationStatus)
-	}
-	if err := checkTime("last seen", st.LastSeenAt); err != nil {
+	if err := st.ValidateNew(); err != nil {
 		return err
 	}
-	type key struct{ evse, connector int }
-	seen := map[key]bool{}
+	errs := []error{checkTime("last seen", st.LastSeenAt)}
 	for _, e := range st.EVSEs {
-		if e.ID <= 0 {
-			return invalid("EVSE id %d is not positive", e.ID)
-		}
 		for _, c := range e.Connectors {
-			if c.ID <= 0 {
-				return invalid("connector id %d of EVSE %d is not positive", c.ID, e.ID)
-			}
-			if seen[key{e.ID, c.ID}] {
-				return invalid("connector %d of EVSE %d is given twice", c.ID, e.ID)
-			}
-			seen[key{e.ID, c.ID}] = true
-			if c.Status == "" {
-				return invalid("connector %d of EVSE %d has no status", c.ID, e.ID)
-			}
-			if err := checkTime("connector time", c.UpdatedAt); err != nil {
-				return err
-			}
+			errs = append(errs, checkTime("connector time", c.UpdatedAt))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Station returns one station with its EVSEs and connectors.
