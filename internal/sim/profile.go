@@ -149,6 +149,22 @@ func (s *Station) installProfile(p *chargingProfile) {
 }
 
 // clearProfiles removes the profiles match selects and returns how many went.
+// clearFilter is what ClearChargingProfile selects, in both versions: a profile id, or any
+// combination of EVSE, purpose (0: any) and stack level.
+type clearFilter struct {
+	id, evse, stackLevel *int
+	purpose              purpose
+}
+
+func (f clearFilter) matches(p *chargingProfile) bool {
+	if f.id != nil {
+		return p.id == *f.id
+	}
+	return (f.evse == nil || p.evse == *f.evse) &&
+		(f.purpose == 0 || p.purpose == f.purpose) &&
+		(f.stackLevel == nil || p.stackLevel == *f.stackLevel)
+}
+
 func (s *Station) clearProfiles(match func(*chargingProfile) bool) int {
 	n := 0
 	s.changeProfiles(func() {

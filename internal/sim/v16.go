@@ -626,14 +626,7 @@ func clearChargingProfile16(s *Station, req any) (any, func(), *ocpp.CallError) 
 	case v16.ClearChargingProfileRequestChargingProfilePurposeTxProfile:
 		pur = purposeTx
 	}
-	n := s.clearProfiles(func(p *chargingProfile) bool {
-		if r.Id != nil {
-			return p.id == *r.Id
-		}
-		return (r.ConnectorId == nil || p.evse == *r.ConnectorId) &&
-			(pur == 0 || p.purpose == pur) &&
-			(r.StackLevel == nil || p.stackLevel == *r.StackLevel)
-	})
+	n := s.clearProfiles(clearFilter{id: r.Id, evse: r.ConnectorId, stackLevel: r.StackLevel, purpose: pur}.matches)
 	if n == 0 {
 		return v16.ClearChargingProfileResponse{Status: v16.ClearChargingProfileResponseStatusUnknown}, nil, nil
 	}

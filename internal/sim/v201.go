@@ -631,14 +631,7 @@ func clearChargingProfile201(s *Station, req any) (any, func(), *ocpp.CallError)
 	case v201.ChargingProfilePurposeEnumTypeTxProfile:
 		pur = purposeTx
 	}
-	n := s.clearProfiles(func(p *chargingProfile) bool {
-		if r.ChargingProfileId != nil {
-			return p.id == *r.ChargingProfileId
-		}
-		return (crit.EvseId == nil || p.evse == *crit.EvseId) &&
-			(pur == 0 || p.purpose == pur) &&
-			(crit.StackLevel == nil || p.stackLevel == *crit.StackLevel)
-	})
+	n := s.clearProfiles(clearFilter{id: r.ChargingProfileId, evse: crit.EvseId, stackLevel: crit.StackLevel, purpose: pur}.matches)
 	if n == 0 {
 		return v201.ClearChargingProfileResponse{Status: v201.ClearChargingProfileStatusEnumTypeUnknown}, nil, nil
 	}
