@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/opencpo/opencpo/internal/api"
+	"github.com/opencpo/opencpo/internal/bus/inmem"
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/csms"
 	"github.com/opencpo/opencpo/internal/domain"
@@ -88,9 +89,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	events := inmem.New(0)
 	central := csms.New(csms.Config{
 		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
-		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Log: log,
+		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Events: events, Log: log,
 	}, store)
 	ws := ocppws.New(ocppws.Config{}, central, log, reg)
 	central.UseCaller(ws)
@@ -101,7 +103,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	} else {
 		log.Warn("no --api-token given: the REST API refuses every call")
 	}
-	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Log: log}, store, central)
+	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Log: log}, store, central)
 
 	mux := http.NewServeMux()
 	mux.Handle("/ocpp/{stationId}", ws)
@@ -117,6 +119,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv.RegisterOnShutdown(rest.Close) // live event streams would hold Shutdown up otherwise
 
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})

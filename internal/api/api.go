@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/opencpo/opencpo/internal/domain"
@@ -36,12 +37,19 @@ type Config struct {
 	BootstrapTokenDigest string
 	// CallTimeout is the default wait for a station's answer to a raw OCPP call.
 	CallTimeout time.Duration
-	Now         func() time.Time
-	Log         *slog.Logger
+	// Events feeds GET /api/v1/events; nil turns the stream off.
+	Events domain.EventBus
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Server serves the REST API.
 type Server struct {
+	// closing ends live event streams when the server shuts down (Close), which would otherwise
+	// keep http.Server.Shutdown waiting for them.
+	closing   chan struct{}
+	closeOnce sync.Once
+
 	cfg   Config
 	store domain.Store
 	ops   Operations
@@ -60,7 +68,25 @@ func New(cfg Config, store domain.Store, ops Operations) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: store, ops: ops, log: cfg.Log, now: cfg.Now}
+	return &Server{cfg: cfg, store: store, ops: ops, log: cfg.Log, now: cfg.Now, closing: make(chan struct{})}
+}
+
+// Close ends the live event streams; the other handlers are unaffected.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+}
+
+// mergeDone returns a context that ends with ctx or when done closes.
+func mergeDone(ctx context.Context, done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() { // ends with ctx, which the caller cancels when done with it
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // handlerFunc is an HTTP handler that returns its error for one adapter to render.

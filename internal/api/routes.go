@@ -33,6 +33,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/sessions/{id}/stop", s.stopSession},
 
 		{"GET", "/api/v1/audit", s.listAudit},
+		{"GET", "/api/v1/events", s.streamEvents},
 
 		{"GET", "/api/v1/openapi.json", s.openAPI},
 	}

@@ -63,8 +63,11 @@ type Config struct {
 	// LedgerRetention is how long a transactional message is remembered for exactly-once
 	// handling. It must exceed how long a station may stay offline and still replay its queue.
 	LedgerRetention time.Duration
-	Now             func() time.Time
-	Log             *slog.Logger
+	// Events receives what happens (connections, statuses, sessions) once it is stored; nil
+	// publishes nothing.
+	Events domain.EventBus
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Service is the central system.
@@ -219,6 +222,7 @@ func (s *Service) Connected(ctx context.Context, stationID string, v ocpp.Versio
 	s.mu.Lock()
 	s.seen[stationID] = lastSeen{at: now, written: true}
 	s.mu.Unlock()
+	s.publish(ctx, domain.Event{Kind: domain.EventStationConnected, StationID: stationID, At: now})
 }
 
 // Disconnected records that a station went offline.
@@ -231,10 +235,11 @@ func (s *Service) Disconnected(ctx context.Context, stationID string, v ocpp.Ver
 	delete(s.seen, stationID)
 	delete(s.stations, stationID)
 	s.mu.Unlock()
+	s.publish(ctx, domain.Event{Kind: domain.EventStationDisconnected, StationID: stationID})
 }
 
 // StationRemoved forgets a deleted station and drops its connection.
-func (s *Service) StationRemoved(_ context.Context, stationID string) {
+func (s *Service) StationRemoved(ctx context.Context, stationID string) {
 	s.mu.Lock()
 	delete(s.verified, stationID)
 	delete(s.seen, stationID)
@@ -243,6 +248,7 @@ func (s *Service) StationRemoved(_ context.Context, stationID string) {
 	if c := s.getCaller(); c != nil {
 		c.Disconnect(stationID)
 	}
+	s.publish(ctx, domain.Event{Kind: domain.EventStationRemoved, StationID: stationID})
 }
 
 // heard notes that a station was just heard from; no write happens here.
@@ -282,11 +288,12 @@ func (s *Service) flushLastSeen(ctx context.Context) {
 
 // StationChanged drops what the service remembers of a station after an operator changed it
 // (registration, password), so the next message or connection sees the change at once.
-func (s *Service) StationChanged(_ context.Context, stationID string) {
+func (s *Service) StationChanged(ctx context.Context, stationID string) {
 	s.mu.Lock()
 	delete(s.stations, stationID)
 	delete(s.verified, stationID)
 	s.mu.Unlock()
+	s.publish(ctx, domain.Event{Kind: domain.EventStationChanged, StationID: stationID})
 }
 
 // station returns the station's identity and registration, from the cache when fresh enough.

@@ -19,6 +19,7 @@ func (s *Service) boot(ctx context.Context, c *stationCall, b domain.BootInfo) (
 		return "", 0, err
 	}
 	status := c.Station.RegistrationStatus
+	s.publish(ctx, domain.Event{Kind: domain.EventStationBooted, StationID: b.StationID, Status: string(status), At: b.At})
 	if status == domain.RegistrationAccepted {
 		return status, s.cfg.HeartbeatInterval, nil
 	}

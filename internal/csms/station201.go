@@ -74,6 +74,8 @@ func (s *Service) status201(ctx context.Context, c *stationCall, req *v201.Statu
 	if err := s.store.UpdateStatus(ctx, u); err != nil {
 		return nil, err
 	}
+	s.publish(ctx, domain.Event{Kind: domain.EventConnectorStatus, StationID: u.StationID, EVSEID: u.EVSEID,
+		ConnectorID: u.ConnectorID, Status: string(u.Status), At: u.At})
 	return v201.StatusNotificationResponse{}, nil
 }
 

@@ -30,7 +30,7 @@ func (s *Service) startTransaction16(ctx context.Context, c *stationCall, req *v
 	if req.ConnectorId < 1 {
 		return nil, ocpp.Errorf(ocpp.PropertyConstraintViolation, "connectorId must be 1 or more for a transaction")
 	}
-	answer, _, err := s.store.Apply(ctx, messageOf(c), func(tx domain.SessionTx) ([]byte, error) {
+	answer, err := s.apply(ctx, c, func(tx domain.SessionTx) ([]byte, error) {
 		now := s.now().UTC()
 		a, err := authorize(tx.Token, req.IdTag, now)
 		if err != nil {
@@ -95,7 +95,7 @@ func (s *Service) stopTransaction16(ctx context.Context, c *stationCall, req *v1
 		}
 		samples = append(samples, ms...)
 	}
-	answer, _, err := s.store.Apply(ctx, messageOf(c), func(tx domain.SessionTx) ([]byte, error) {
+	answer, err := s.apply(ctx, c, func(tx domain.SessionTx) ([]byte, error) {
 		now := s.now().UTC()
 		resp := v16.StopTransactionResponse{}
 		if req.IdTag != "" {
@@ -165,7 +165,7 @@ func (s *Service) meterValues16(ctx context.Context, c *stationCall, req *v16.Me
 		}
 		samples = append(samples, ms...)
 	}
-	answer, _, err := s.store.Apply(ctx, messageOf(c), func(tx domain.SessionTx) ([]byte, error) {
+	answer, err := s.apply(ctx, c, func(tx domain.SessionTx) ([]byte, error) {
 		var sess domain.Session
 		var err error
 		switch {

@@ -51,7 +51,7 @@ func (s *Service) transactionEvent201(ctx context.Context, c *stationCall, req *
 			connectorID = *req.Evse.ConnectorId
 		}
 	}
-	answer, _, err := s.store.Apply(ctx, messageOf(c), func(tx domain.SessionTx) ([]byte, error) {
+	answer, err := s.apply(ctx, c, func(tx domain.SessionTx) ([]byte, error) {
 		now := s.now().UTC()
 		at := req.Timestamp.UTC()
 		resp := v201.TransactionEventResponse{}
@@ -163,7 +163,7 @@ func (s *Service) meterValues201(ctx context.Context, c *stationCall, req *v201.
 	for _, mv := range req.MeterValue {
 		samples = append(samples, samples201(c.Station.ID, req.EvseId, mv)...)
 	}
-	answer, _, err := s.store.Apply(ctx, messageOf(c), func(tx domain.SessionTx) ([]byte, error) {
+	answer, err := s.apply(ctx, c, func(tx domain.SessionTx) ([]byte, error) {
 		if err := tx.AddSamples(samples); err != nil {
 			return nil, err
 		}
