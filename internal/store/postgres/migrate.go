@@ -4,11 +4,8 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/opencpo/opencpo/internal/store/migration"
 )
 
 // Migrations are SQL files named NNNN_name.sql, applied in order of NNNN, each in its own
@@ -17,45 +14,6 @@ import (
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
-
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads and checks the embedded migrations: versions must be 1, 2, 3, … with no
-// gap or duplicate, so a mistake in numbering fails every test instead of a production start.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, rest, ok := strings.Cut(base, "_")
-		if !ok || len(num) != 4 || !strings.HasSuffix(rest, ".sql") || rest == ".sql" {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", base)
-		}
-		v, err := strconv.Atoi(num)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: bad version %q", base, num)
-		}
-		body, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(rest, ".sql"), sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %04d_%s: expected version %d (versions must be 1, 2, 3, … without gaps or duplicates)", m.version, m.name, i+1)
-		}
-	}
-	return ms, nil
-}
 
 // migrationLockClass is the first half of the advisory lock key that Migrate holds; the second
 // is a hash of the schema migrated, so that separate schemas of one database migrate
@@ -67,7 +25,7 @@ const migrationLockClass = 0x0C90
 // database at the same time: they wait for one another on an advisory lock. It refuses a
 // database that has migrations this binary does not know (a newer OpenCPO ran on it).
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migration.Load(migrationFiles)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -104,21 +62,21 @@ func (s *Store) Migrate(ctx context.Context) error {
 	for _, m := range ms[latest:] {
 		tx, err := conn.Begin(ctx)
 		if err != nil {
-			return fmt.Errorf("postgres: migrate %04d_%s: %w", m.version, m.name, err)
+			return fmt.Errorf("postgres: migrate %04d_%s: %w", m.Version, m.Name, err)
 		}
-		_, err = tx.Exec(ctx, m.sql) // no arguments: the simple protocol, which runs a whole script
+		_, err = tx.Exec(ctx, m.SQL) // no arguments: the simple protocol, which runs a whole script
 		if err == nil {
 			_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, pgTime(s.now()))
+				m.Version, m.Name, pgTime(s.now()))
 		}
 		if err == nil {
 			err = tx.Commit(ctx)
 		}
 		if err != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
-			return fmt.Errorf("postgres: migrate %04d_%s: %w", m.version, m.name, err)
+			return fmt.Errorf("postgres: migrate %04d_%s: %w", m.Version, m.Name, err)
 		}
-		s.log.Info("applied migration", "version", m.version, "name", m.name)
+		s.log.Info("applied migration", "version", m.Version, "name", m.Name)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/store/migration"
 )
 
 func newTestSession(t *testing.T, s *Store, station string) domain.Session {
@@ -73,7 +74,7 @@ func TestApplyUnprepared(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migration.Load(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
