@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ import (
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/csms"
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/framelog"
 	"github.com/opencpo/opencpo/internal/ocppws"
 	"github.com/opencpo/opencpo/internal/store/postgres"
 	"github.com/opencpo/opencpo/internal/store/sqlite"
@@ -94,7 +96,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
 		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Events: events, Log: log,
 	}, store)
-	ws := ocppws.New(ocppws.Config{}, central, log, reg)
+	frames := framelog.New(framelog.Options{}) // GET /api/v1/stations/{id}/messages
+	ws := ocppws.New(ocppws.Config{Frames: frames}, central, log, reg)
 	central.UseCaller(ws)
 
 	tokenDigest := ""
@@ -103,7 +106,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	} else {
 		log.Warn("no --api-token given: the REST API refuses every call")
 	}
-	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Log: log}, store, central)
+	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Frames: frames,
+		TokenUsageEvery: cfg.tokenUsageEvery, Log: log}, store, central)
 
 	mux := http.NewServeMux()
 	mux.Handle("/ocpp/{stationId}", ws)
@@ -122,11 +126,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	srv.RegisterOnShutdown(rest.Close) // live event streams would hold Shutdown up otherwise
 
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	bgDone := make(chan struct{})
-	go func() {
-		defer close(bgDone)
-		_ = central.Run(bgCtx)
-	}()
+	var bg sync.WaitGroup
+	bg.Go(func() { _ = central.Run(bgCtx) })
+	bg.Go(func() { rest.Run(bgCtx) }) // API token last-used times
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -141,7 +143,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	case <-ctx.Done():
 	case err := <-serveErr:
 		stopBackground()
-		<-bgDone
+		bg.Wait()
 		return fmt.Errorf("http server: %w", err)
 	}
 	log.Info("shutting down")
@@ -154,7 +156,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		log.Warn("closing station connections", "err", err)
 	}
 	stopBackground()
-	<-bgDone
+	bg.Wait()
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
