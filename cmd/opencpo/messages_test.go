@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -91,5 +92,35 @@ func TestStationMessageLog(t *testing.T) {
 	}
 	if got := items("?action=BootNotification"); len(got) != 0 {
 		t.Errorf("the oldest frames should be gone: %v", got)
+	}
+}
+
+func TestStationMessageLogOff(t *testing.T) {
+	ts := startServer(t, func(c *serveConfig) { c.UnknownStations, c.MessageLogMiB = "accept", 0 })
+	st := ts.dial("QUIET-CP", "1.6")
+	st.MustCall("BootNotification", boot16())
+	status, body := ts.do("GET", "/api/v1/stations/QUIET-CP/messages", nil)
+	if status != http.StatusNotFound || !strings.Contains(body["error"].(map[string]any)["message"].(string), "turned off") {
+		t.Errorf("log off: %d %v", status, body)
+	}
+}
+
+func TestMessageLogFlag(t *testing.T) {
+	for _, bad := range []string{"-1", "x", "65537"} {
+		if _, err := parseServeFlags("serve", []string{"--message-log-mib", bad}, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("--message-log-mib %s accepted", bad)
+		}
+	}
+	cfg, err := parseServeFlags("serve", nil, func(k string) string {
+		if k == "OPENCPO_MESSAGE_LOG_MIB" {
+			return "8"
+		}
+		return ""
+	}, io.Discard)
+	if err != nil || cfg.MessageLogMiB != 8 {
+		t.Errorf("env: %d %v", cfg.MessageLogMiB, err)
+	}
+	if cfg, _ := parseServeFlags("serve", nil, func(string) string { return "" }, io.Discard); cfg.MessageLogMiB != 32 {
+		t.Errorf("default %d", cfg.MessageLogMiB)
 	}
 }

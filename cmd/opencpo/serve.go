@@ -20,7 +20,6 @@ import (
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/csms"
 	"github.com/opencpo/opencpo/internal/domain"
-	"github.com/opencpo/opencpo/internal/framelog"
 	"github.com/opencpo/opencpo/internal/ocppws"
 	"github.com/opencpo/opencpo/internal/store/postgres"
 	"github.com/opencpo/opencpo/internal/store/sqlite"
@@ -96,8 +95,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
 		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Events: events, Log: log,
 	}, store)
-	frames := framelog.New(framelog.Options{}) // GET /api/v1/stations/{id}/messages
-	ws := ocppws.New(ocppws.Config{Frames: frames}, central, log, reg)
+	observer, frames := messageLog(cfg)
+	ws := ocppws.New(ocppws.Config{Frames: observer}, central, log, reg)
 	central.UseCaller(ws)
 
 	tokenDigest := ""

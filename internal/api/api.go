@@ -39,7 +39,7 @@ type Config struct {
 	CallTimeout time.Duration
 	// Events feeds GET /api/v1/events; nil turns the stream off.
 	Events domain.EventBus
-	// Frames feeds GET /api/v1/stations/{id}/messages; nil: the log is off and the list empty.
+	// Frames feeds GET /api/v1/stations/{id}/messages; nil: the log is off (404).
 	Frames FrameLog
 	// TokenCacheTTL is how long a managed API token lookup is reused (default 10s): the longest
 	// a revocation made by another process takes to apply here.

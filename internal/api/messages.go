@@ -49,17 +49,18 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.store.Station(r.Context(), id); err != nil {
 		return err
 	}
+	if s.cfg.Frames == nil {
+		return domain.Errorf(domain.ErrNotFound, "the message log is turned off on this server (serve --message-log-mib 0)")
+	}
 	out := listResponse[messageJSON]{Items: []messageJSON{}}
-	if s.cfg.Frames != nil {
-		for _, m := range s.cfg.Frames.Messages(id, q) {
-			dir := "in"
-			if m.Sent {
-				dir = "out"
-			}
-			out.Items = append(out.Items, messageJSON{At: m.At.UTC(), Direction: dir, MessageType: m.MessageType,
-				UniqueID: m.UniqueID, Action: m.Action, ErrorCode: m.ErrorCode, Payload: m.Payload,
-				Frame: string(m.Raw), Truncated: m.Truncated, Size: m.Size})
+	for _, m := range s.cfg.Frames.Messages(id, q) {
+		dir := "in"
+		if m.Sent {
+			dir = "out"
 		}
+		out.Items = append(out.Items, messageJSON{At: m.At.UTC(), Direction: dir, MessageType: m.MessageType,
+			UniqueID: m.UniqueID, Action: m.Action, ErrorCode: m.ErrorCode, Payload: m.Payload,
+			Frame: string(m.Raw), Truncated: m.Truncated, Size: m.Size})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
