@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -57,8 +58,8 @@ func (l Location) Validate() error {
 		{"address.postalCode", l.Address.PostalCode}, {"operator", l.Operator}, {"timeZone", l.TimeZone},
 	}
 	for _, f := range texts {
-		if !utf8.ValidString(f.v) || len(f.v) > maxLocationText {
-			return Errorf(ErrInvalid, "%s must be valid text of at most %d bytes", f.name, maxLocationText)
+		if !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) || len(f.v) > maxLocationText {
+			return Errorf(ErrInvalid, "%s must be UTF-8 text without NUL characters, at most %d bytes", f.name, maxLocationText)
 		}
 	}
 	switch {

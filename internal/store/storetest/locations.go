@@ -127,6 +127,7 @@ func testLocationInvalid(t *testing.T, s domain.Store) {
 		"weekday":         func(l *domain.Location) { l.OpeningHours.Regular[0].Weekday = 0 },
 		"both kinds":      func(l *domain.Location) { l.OpeningHours.TwentyFourSeven = true },
 		"not UTF-8":       func(l *domain.Location) { l.Name = "\xff" },
+		"NUL":             func(l *domain.Location) { l.Address.Street = "a\x00b" },
 		"very long field": func(l *domain.Location) { l.Operator = string(make([]byte, 300)) },
 	}
 	for name, mutate := range bad {
