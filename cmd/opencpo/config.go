@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,7 +31,9 @@ type serveConfig struct {
 	SessionTimeout    time.Duration
 	LogLevel          string
 	LogFormat         string
+	MessageLogMiB     int           // memory for the per-station OCPP message log; 0: off
 	sweepEvery        time.Duration // tests shorten the stale-session sweep
+	tokenUsageEvery   time.Duration // tests shorten the write of API tokens' last use
 }
 
 // envFlags binds flags to environment variables: the environment gives the default, a flag given
@@ -107,6 +110,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	e.duration(&c.SessionTimeout, "session-timeout", "OPENCPO_SESSION_TIMEOUT", 24*time.Hour, "close and flag active sessions with no news for this long")
 	e.str(&c.LogLevel, "log-level", "OPENCPO_LOG_LEVEL", d.LogLevel, "log level: debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "OPENCPO_LOG_FORMAT", "text", "log format: text or json")
+	var messageLog string
+	e.str(&messageLog, "message-log-mib", "OPENCPO_MESSAGE_LOG_MIB", "32", "memory in MiB for the recent OCPP frames of every station (GET /api/v1/stations/{id}/messages); 0 turns the log off")
 	if extra != nil {
 		extra(fs)
 	}
@@ -120,6 +125,9 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 		return c, errors.Join(e.errs...)
 	}
 	var err error
+	if c.MessageLogMiB, err = strconv.Atoi(messageLog); err != nil || c.MessageLogMiB < 0 || c.MessageLogMiB > 65536 {
+		return c, fmt.Errorf("message-log-mib must be a whole number from 0 to 65536")
+	}
 	if c.UnknownStations, err = csms.ParseUnknownPolicy(unknown); err != nil {
 		return c, err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,7 +95,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
 		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Events: events, Log: log,
 	}, store)
-	ws := ocppws.New(ocppws.Config{}, central, log, reg)
+	observer, frames := messageLog(cfg)
+	ws := ocppws.New(ocppws.Config{Frames: observer}, central, log, reg)
 	central.UseCaller(ws)
 
 	tokenDigest := ""
@@ -103,7 +105,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	} else {
 		log.Warn("no --api-token given: the REST API refuses every call")
 	}
-	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Log: log}, store, central)
+	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Frames: frames,
+		TokenUsageEvery: cfg.tokenUsageEvery, Log: log}, store, central)
 
 	mux := http.NewServeMux()
 	mux.Handle("/ocpp/{stationId}", ws)
@@ -122,11 +125,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	srv.RegisterOnShutdown(rest.Close) // live event streams would hold Shutdown up otherwise
 
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	bgDone := make(chan struct{})
-	go func() {
-		defer close(bgDone)
-		_ = central.Run(bgCtx)
-	}()
+	var bg sync.WaitGroup
+	bg.Go(func() { _ = central.Run(bgCtx) })
+	bg.Go(func() { rest.Run(bgCtx) }) // API token last-used times
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -141,7 +142,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	case <-ctx.Done():
 	case err := <-serveErr:
 		stopBackground()
-		<-bgDone
+		bg.Wait()
 		return fmt.Errorf("http server: %w", err)
 	}
 	log.Info("shutting down")
@@ -154,7 +155,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		log.Warn("closing station connections", "err", err)
 	}
 	stopBackground()
-	<-bgDone
+	bg.Wait()
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

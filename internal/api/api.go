@@ -39,8 +39,15 @@ type Config struct {
 	CallTimeout time.Duration
 	// Events feeds GET /api/v1/events; nil turns the stream off.
 	Events domain.EventBus
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Frames feeds GET /api/v1/stations/{id}/messages; nil: the log is off (404).
+	Frames FrameLog
+	// TokenCacheTTL is how long a managed API token lookup is reused (default 10s): the longest
+	// a revocation made by another process takes to apply here.
+	TokenCacheTTL time.Duration
+	// TokenUsageEvery is how often Run writes API tokens' last-used times (default 1 minute).
+	TokenUsageEvery time.Duration
+	Now             func() time.Time
+	Log             *slog.Logger
 }
 
 // Server serves the REST API.
@@ -49,6 +56,9 @@ type Server struct {
 	// keep http.Server.Shutdown waiting for them.
 	closing   chan struct{}
 	closeOnce sync.Once
+
+	tokens *tokenCache
+	usage  tokenUsage
 
 	cfg   Config
 	store domain.Store
@@ -68,7 +78,14 @@ func New(cfg Config, store domain.Store, ops Operations) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: store, ops: ops, log: cfg.Log, now: cfg.Now, closing: make(chan struct{})}
+	if cfg.TokenCacheTTL <= 0 {
+		cfg.TokenCacheTTL = 10 * time.Second
+	}
+	if cfg.TokenUsageEvery <= 0 {
+		cfg.TokenUsageEvery = time.Minute
+	}
+	return &Server{cfg: cfg, store: store, ops: ops, log: cfg.Log, now: cfg.Now, closing: make(chan struct{}),
+		tokens: newTokenCache(cfg.TokenCacheTTL, 10_000)}
 }
 
 // Close ends the live event streams; the other handlers are unaffected.

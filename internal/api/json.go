@@ -60,7 +60,10 @@ func bodyError(err error) error {
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	var timeErr *time.ParseError
+	var domainErr *domain.Error
 	switch {
+	case errors.As(err, &domainErr): // from a field's own UnmarshalJSON
+		return domainErr
 	case errors.As(err, &timeErr):
 		return domain.Errorf(domain.ErrInvalid, "timestamps must be RFC 3339, such as 2026-11-24T10:00:00Z")
 	case errors.As(err, &maxErr):

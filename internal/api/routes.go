@@ -19,6 +19,14 @@ func (s *Server) routeTable() []route {
 		{"DELETE", "/api/v1/stations/{id}", s.deleteStation},
 		{"GET", "/api/v1/stations/{id}/events", s.listStationEvents},
 		{"POST", "/api/v1/stations/{id}/ocpp/{action}", s.rawCall},
+		{"GET", "/api/v1/stations/{id}/messages", s.listMessages},
+
+		{"POST", "/api/v1/locations", s.createLocation},
+		{"GET", "/api/v1/locations", s.listLocations},
+		{"GET", "/api/v1/locations/{id}", s.getLocation},
+		{"PATCH", "/api/v1/locations/{id}", s.patchLocation},
+		{"DELETE", "/api/v1/locations/{id}", s.deleteLocation},
+		{"GET", "/api/v1/locations/{id}/availability", s.locationAvailability},
 
 		{"POST", "/api/v1/tokens", s.createToken},
 		{"GET", "/api/v1/tokens", s.listTokens},
@@ -31,6 +39,10 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/sessions/{id}", s.getSession},
 		{"GET", "/api/v1/sessions/{id}/meter-values", s.listMeterValues},
 		{"POST", "/api/v1/sessions/{id}/stop", s.stopSession},
+
+		{"POST", "/api/v1/api-tokens", s.createAPIToken},
+		{"GET", "/api/v1/api-tokens", s.listAPITokens},
+		{"DELETE", "/api/v1/api-tokens/{id}", s.revokeAPIToken},
 
 		{"GET", "/api/v1/audit", s.listAudit},
 		{"GET", "/api/v1/events", s.streamEvents},

@@ -34,6 +34,7 @@ type stationJSON struct {
 	CreatedAt          time.Time  `json:"createdAt"`
 	UpdatedAt          time.Time  `json:"updatedAt"`
 	EVSEs              []evseJSON `json:"evses"`
+	LocationID         *string    `json:"locationId"`
 }
 
 type evseJSON struct {
@@ -145,6 +146,9 @@ func (s *Server) listStations(w http.ResponseWriter, r *http.Request) error {
 	for _, st := range items {
 		out.Items = append(out.Items, stationView(st))
 	}
+	if err := s.addLocations(r.Context(), out.Items); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -154,7 +158,11 @@ func (s *Server) getStation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, stationView(st))
+	v := []stationJSON{stationView(st)}
+	if err := s.addLocations(r.Context(), v); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v[0])
 	return nil
 }
 
@@ -162,6 +170,8 @@ type patchStationRequest struct {
 	Name               *string `json:"name"`
 	Password           *string `json:"password"`
 	RegistrationStatus *string `json:"registrationStatus"`
+	// LocationID assigns the station to a location; null unassigns it.
+	LocationID optionalString `json:"locationId"`
 }
 
 func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
@@ -190,13 +200,27 @@ func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
 		patch.PasswordHash = &hash
 	}
 	id := r.PathValue("id")
+	if req.LocationID.Set {
+		// First, so that an unknown station (404) or location (400) changes nothing else.
+		if err := s.store.SetStationLocation(r.Context(), id, req.LocationID.Value); err != nil {
+			return err
+		}
+	}
 	st, err := s.store.UpdateStation(r.Context(), id, patch)
 	if err != nil {
 		return err
 	}
 	s.ops.StationChanged(r.Context(), id)
-	s.auditChange(r.Context(), id, "UpdateStation", redactPassword(req))
-	writeJSON(w, http.StatusOK, stationView(st))
+	audit := redactPassword(req)
+	if req.LocationID.Set {
+		audit["locationId"] = req.LocationID.orNull()
+	}
+	s.auditChange(r.Context(), id, "UpdateStation", audit)
+	v := []stationJSON{stationView(st)}
+	if err := s.addLocations(r.Context(), v); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v[0])
 	return nil
 }
 

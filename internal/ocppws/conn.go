@@ -146,6 +146,9 @@ func (c *conn) read() {
 		return
 	}
 	c.touch()
+	if o := c.s.cfg.Frames; o != nil {
+		o.Frame(c.id, false, data)
+	}
 	c.handle(data)
 	go c.read()
 }
@@ -241,6 +244,9 @@ func (c *conn) handleReply(f ocpp.Frame) {
 // would cost every idle connection a few hundred bytes). A failed write leaves the socket closed,
 // which ends the reader; the caller needs no further action.
 func (c *conn) write(frame []byte) error {
+	if o := c.s.cfg.Frames; o != nil {
+		o.Frame(c.id, true, frame)
+	}
 	t := time.AfterFunc(writeTimeout, func() { _ = c.ws.CloseNow() })
 	err := c.ws.Write(context.Background(), websocket.MessageText, frame)
 	t.Stop()

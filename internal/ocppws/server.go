@@ -75,6 +75,7 @@ type Config struct {
 	PongTimeout    time.Duration    // a connection with no pong/frame for this long is closed (default 2×PingInterval)
 	MaxMessageSize int64            // default 1 MiB; a bigger frame closes the connection (1009)
 	Now            func() time.Time // default time.Now; measures silence and call latency
+	Frames         FrameObserver    // sees every frame both ways; nil: off
 }
 
 // Defaults of Config.

@@ -1,0 +1,280 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opencpo/opencpo/internal/domain"
+)
+
+const locationColumns = `id, name, street, city, postal_code, country, latitude, longitude, time_zone, operator,
+	opening_hours, created_at, updated_at`
+
+func locationNotFound(id string) error {
+	return domain.Errorf(domain.ErrNotFound, "location %q not found", id)
+}
+
+// locationArgs validates l and returns its column values in locationColumns order.
+func locationArgs(l domain.Location) ([]any, error) {
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	if err := errors.Join(checkTime("creation time", l.CreatedAt), checkTime("update time", l.UpdatedAt)); err != nil {
+		return nil, err
+	}
+	var hours any
+	if l.OpeningHours != nil {
+		b, err := json.Marshal(l.OpeningHours)
+		if err != nil {
+			return nil, err
+		}
+		hours = string(b)
+	}
+	return []any{l.ID, l.Name, l.Address.Street, l.Address.City, l.Address.PostalCode, l.Address.Country,
+		l.Latitude, l.Longitude, l.TimeZone, l.Operator, hours, pgTime(l.CreatedAt), pgTime(l.UpdatedAt)}, nil
+}
+
+// CreateLocation inserts l.
+func (s *Store) CreateLocation(ctx context.Context, l domain.Location) error {
+	l.CreatedAt, l.UpdatedAt = s.stamp(l.CreatedAt), s.stamp(l.UpdatedAt)
+	args, err := locationArgs(l)
+	if err != nil {
+		return fmt.Errorf("postgres: create location %q: %w", l.ID, err)
+	}
+	if _, err := s.exec(ctx, `INSERT INTO locations (`+locationColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)`, args...); err != nil {
+		return fmt.Errorf("postgres: create location %q: %w", l.ID,
+			mapErr(err, fmt.Sprintf("location %q already exists", l.ID), ""))
+	}
+	return nil
+}
+
+// Location returns one location.
+func (s *Store) Location(ctx context.Context, id string) (domain.Location, error) {
+	if err := ctx.Err(); err != nil {
+		return domain.Location{}, fmt.Errorf("postgres: location %q: %w", id, err)
+	}
+	l, err := scanLocation(s.pool.QueryRow(ctx, `SELECT `+locationColumns+` FROM locations WHERE id = $1`, id), id)
+	if err != nil {
+		return domain.Location{}, fmt.Errorf("postgres: location %q: %w", id, mapErr(err, "", ""))
+	}
+	return l, nil
+}
+
+// Locations lists a page of locations ordered by id.
+func (s *Store) Locations(ctx context.Context, p domain.Page) ([]domain.Location, string, error) {
+	p = p.Normalized()
+	after := ""
+	if p.Cursor != "" {
+		var err error
+		if after, err = decodeCursor("location", p.Cursor); err != nil {
+			return nil, "", fmt.Errorf("postgres: locations: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", fmt.Errorf("postgres: locations: %w", err)
+	}
+	var (
+		ls   []domain.Location
+		more bool
+	)
+	rows, _ := s.pool.Query(ctx, `SELECT `+locationColumns+` FROM locations WHERE id > $1 ORDER BY id LIMIT $2`,
+		after, p.Limit+1)
+	defer rows.Close()
+	for rows.Next() {
+		if len(ls) == p.Limit {
+			more = true
+			break
+		}
+		l, err := scanLocation(rows, "")
+		if err != nil {
+			return nil, "", fmt.Errorf("postgres: locations: %w", err)
+		}
+		ls = append(ls, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("postgres: locations: %w", mapErr(err, "", ""))
+	}
+	next := ""
+	if more {
+		next = encodeCursor("location", ls[len(ls)-1].ID)
+	}
+	return ls, next, nil
+}
+
+// UpdateLocation applies change to the stored location in one transaction; the row is locked
+// so that concurrent changes apply one after the other.
+func (s *Store) UpdateLocation(ctx context.Context, id string, change func(*domain.Location) error) (domain.Location, error) {
+	var out domain.Location
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		l, err := scanLocation(tx.QueryRow(ctx, `SELECT `+locationColumns+` FROM locations WHERE id = $1 FOR UPDATE`, id), id)
+		if err != nil {
+			return err
+		}
+		before := l.UpdatedAt
+		if err := change(&l); err != nil {
+			return err
+		}
+		l.ID = id
+		if l.UpdatedAt.Equal(before) {
+			l.UpdatedAt = s.now()
+		}
+		args, err := locationArgs(l)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE locations SET name = $2, street = $3, city = $4, postal_code = $5, country = $6,
+				latitude = $7, longitude = $8, time_zone = $9, operator = $10, opening_hours = $11::jsonb, updated_at = $12
+			WHERE id = $1`, append(args[:11:11], args[12])...); err != nil {
+			return mapErr(err, "", "")
+		}
+		l.CreatedAt, l.UpdatedAt = pgTime(l.CreatedAt), pgTime(l.UpdatedAt)
+		out = l
+		return nil
+	})
+	if err != nil {
+		return domain.Location{}, fmt.Errorf("postgres: update location %q: %w", id, err)
+	}
+	return out, nil
+}
+
+// DeleteLocation removes a location, unassigning its stations first when force is set.
+func (s *Store) DeleteLocation(ctx context.Context, id string, force bool) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Lock the location first, so that no station is assigned to it between the check and
+		// the delete.
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM locations WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
+			if isNoRows(err) {
+				return locationNotFound(id)
+			}
+			return err
+		}
+		if force {
+			if _, err := tx.Exec(ctx, `DELETE FROM station_locations WHERE location_id = $1`, id); err != nil {
+				return err
+			}
+		} else {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM station_locations WHERE location_id = $1`, id).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return domain.Errorf(domain.ErrConflict, "location %q has %d stations; unassign them or delete with force", id, n)
+			}
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM locations WHERE id = $1`, id)
+		return mapErr(err, "", "")
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: delete location %q: %w", id, err)
+	}
+	return nil
+}
+
+// SetStationLocation assigns a station to a location, or unassigns it.
+func (s *Store) SetStationLocation(ctx context.Context, stationID, locationID string) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM stations WHERE id = $1`, stationID).Scan(&one); err != nil {
+			if isNoRows(err) {
+				return stationNotFound(stationID)
+			}
+			return err
+		}
+		if locationID == "" {
+			_, err := tx.Exec(ctx, `DELETE FROM station_locations WHERE station_id = $1`, stationID)
+			return err
+		}
+		// KEY SHARE keeps the location from being deleted until this assignment commits.
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM locations WHERE id = $1 FOR KEY SHARE`, locationID).Scan(&one); err != nil {
+			if isNoRows(err) {
+				return domain.Errorf(domain.ErrInvalid, "location %q does not exist", locationID)
+			}
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO station_locations (station_id, location_id) VALUES ($1, $2)
+			ON CONFLICT (station_id) DO UPDATE SET location_id = excluded.location_id`, stationID, locationID)
+		return mapErr(err, "", fmt.Sprintf("station %q not found", stationID))
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: set station location %q: %w", stationID, err)
+	}
+	return nil
+}
+
+// StationLocations returns the locations of the given stations.
+func (s *Store) StationLocations(ctx context.Context, stationIDs []string) (map[string]string, error) {
+	out := make(map[string]string, len(stationIDs))
+	if len(stationIDs) == 0 {
+		return out, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: station locations: %w", err)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT station_id, location_id FROM station_locations WHERE station_id = ANY($1)`, stationIDs)
+	defer rows.Close()
+	for rows.Next() {
+		var st, loc string
+		if err := rows.Scan(&st, &loc); err != nil {
+			return nil, fmt.Errorf("postgres: station locations: %w", err)
+		}
+		out[st] = loc
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: station locations: %w", mapErr(err, "", ""))
+	}
+	return out, nil
+}
+
+// LocationStations lists the station ids of a location.
+func (s *Store) LocationStations(ctx context.Context, locationID string, limit int) ([]string, error) {
+	var ids []string
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM locations WHERE id = $1`, locationID).Scan(&one); err != nil {
+			if isNoRows(err) {
+				return locationNotFound(locationID)
+			}
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT station_id FROM station_locations WHERE location_id = $1
+			ORDER BY station_id LIMIT $2`, locationID, limit)
+		var err error
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: stations of location %q: %w", locationID, mapErr(err, "", ""))
+	}
+	return ids, nil
+}
+
+func scanLocation(row pgx.Row, id string) (domain.Location, error) {
+	var (
+		l     domain.Location
+		hours []byte
+	)
+	err := row.Scan(&l.ID, &l.Name, &l.Address.Street, &l.Address.City, &l.Address.PostalCode, &l.Address.Country,
+		&l.Latitude, &l.Longitude, &l.TimeZone, &l.Operator, &hours, &l.CreatedAt, &l.UpdatedAt)
+	if isNoRows(err) {
+		return domain.Location{}, locationNotFound(id)
+	}
+	if err != nil {
+		return domain.Location{}, err
+	}
+	if hours != nil {
+		l.OpeningHours = new(domain.OpeningHours)
+		if err := json.Unmarshal(hours, l.OpeningHours); err != nil {
+			return domain.Location{}, fmt.Errorf("bad opening hours in database: %w", err)
+		}
+	}
+	l.CreatedAt, l.UpdatedAt = l.CreatedAt.UTC(), l.UpdatedAt.UTC()
+	return l, nil
+}
