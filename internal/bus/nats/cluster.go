@@ -58,6 +58,7 @@ type Cluster struct {
 
 	mu    sync.Mutex
 	calls *natsgo.Subscription
+	held  map[string]bool // leases this node took (maybe lapsed since), released by Close
 	// wg counts the goroutines answering calls from other nodes.
 	wg sync.WaitGroup
 }
@@ -194,8 +195,8 @@ func (c *Cluster) AliveNodes(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Close leaves the cluster: it stops answering calls (waiting for those in progress), removes
-// the heartbeat so that the others see the node gone at once, and closes the connection after
+// Close leaves the cluster: it stops answering calls (waiting for those in progress), releases
+// its leases and removes the heartbeat so that the others see the node gone at once, and closes the connection after
 // sending what is buffered.
 func (c *Cluster) Close() error {
 	c.mu.Lock()
@@ -209,6 +210,15 @@ func (c *Cluster) Close() error {
 	_ = c.events.Unsubscribe()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	c.mu.Lock()
+	held := c.held
+	c.held = nil
+	c.mu.Unlock()
+	for name := range held {
+		if err := c.Release(ctx, name); err != nil {
+			c.log.Warn("cluster: lease not released", "lease", name, "err", err)
+		}
+	}
 	if err := c.nodes.Delete(ctx, token(c.opts.Node)); err != nil {
 		c.log.Warn("cluster: heartbeat not removed", "err", err)
 	}

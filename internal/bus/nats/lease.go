@@ -26,6 +26,7 @@ func (c *Cluster) Hold(ctx context.Context, name string) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("cluster: take lease %s: %w", name, err)
 		}
+		c.noteLease(name)
 		return true, nil
 	case err != nil:
 		return false, fmt.Errorf("cluster: read lease %s: %w", name, err)
@@ -39,7 +40,18 @@ func (c *Cluster) Hold(ctx context.Context, name string) (bool, error) {
 		}
 		return false, fmt.Errorf("cluster: renew lease %s: %w", name, err)
 	}
+	c.noteLease(name)
 	return true, nil
+}
+
+// noteLease remembers a lease this node took, for Close to release.
+func (c *Cluster) noteLease(name string) {
+	c.mu.Lock()
+	if c.held == nil {
+		c.held = map[string]bool{}
+	}
+	c.held[name] = true
+	c.mu.Unlock()
 }
 
 // Release gives up the named lease if this node holds it, so that another node takes the job
