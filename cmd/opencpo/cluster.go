@@ -88,6 +88,7 @@ func (c *clusterNode) serveCalls(central *csms.Service) error {
 	if c == nil {
 		return nil
 	}
+	c.OnRejoin(central.Rejoined)
 	return c.ServeCalls(central.CallLocal)
 }
 

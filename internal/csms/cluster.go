@@ -209,3 +209,34 @@ func (s *Service) holds(ctx context.Context, name string) bool {
 	}
 	return ok
 }
+
+// Rejoined records this node's connections again after its heartbeat had lapsed (it was cut
+// off from NATS for longer than the node TTL): meanwhile another node's reaper may have marked
+// them offline. A station that moved to another node in between is left to it.
+func (s *Service) Rejoined(ctx context.Context) {
+	lc, ok := s.getCaller().(localConnections)
+	if !ok || !s.clustered() {
+		return
+	}
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.seen))
+	for id := range s.seen {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		v, connected := lc.Connected(id)
+		if !connected {
+			continue
+		}
+		node, err := s.store.StationNode(ctx, id)
+		if err != nil || node != "" {
+			continue // still recorded (here or, after a move, elsewhere)
+		}
+		if err := s.store.ClaimStation(ctx, id, s.cfg.Cluster.Node, string(v), s.now().UTC()); err != nil {
+			s.log.WarnContext(ctx, "csms: connection not recorded again", "station", id, "err", err)
+			continue
+		}
+		s.publish(ctx, domain.Event{Kind: domain.EventStationConnected, StationID: id})
+	}
+}

@@ -59,6 +59,9 @@ type Cluster struct {
 	mu    sync.Mutex
 	calls *natsgo.Subscription
 	held  map[string]bool // leases this node took (maybe lapsed since), released by Close
+	// beatRev is the revision of this node's last heartbeat; onRejoin runs when it expired.
+	beatRev  uint64
+	onRejoin func(ctx context.Context)
 	// wg counts the goroutines answering calls from other nodes.
 	wg sync.WaitGroup
 }
@@ -157,13 +160,58 @@ func (c *Cluster) Run(ctx context.Context) error {
 	}
 }
 
+// beat records a heartbeat. Each beat replaces the previous one by revision: when that fails,
+// the previous beat had expired (the node was cut off from NATS for longer than the TTL), the
+// other nodes took this one for dead and may have marked its stations offline, so the rejoin
+// callback runs to record them again.
 func (c *Cluster) beat(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.NodeTTL/3)
 	defer cancel()
-	if _, err := c.nodes.Put(ctx, token(c.opts.Node), []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+	key, value := token(c.opts.Node), []byte(time.Now().UTC().Format(time.RFC3339Nano))
+	c.mu.Lock()
+	last, rejoin := c.beatRev, c.onRejoin
+	c.mu.Unlock()
+	var rev uint64
+	var err error
+	lapsed := false
+	if last != 0 {
+		rev, err = c.nodes.Update(ctx, key, value, last)
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			lapsed, err = true, nil
+		}
+	}
+	if last == 0 || lapsed {
+		rev, err = c.nodes.Put(ctx, key, value)
+	}
+	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
+	c.mu.Lock()
+	c.beatRev = rev
+	c.mu.Unlock()
+	if lapsed {
+		c.log.Warn("cluster: this node's heartbeat had lapsed; recording its connections again")
+		if rejoin != nil {
+			// In the background: recording thousands of connections must not hold up the
+			// next heartbeat. Close waits for it.
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				rctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				defer cancel()
+				rejoin(rctx)
+			}()
+		}
+	}
 	return nil
+}
+
+// OnRejoin sets what runs when this node's heartbeat had lapsed and is current again.
+func (c *Cluster) OnRejoin(f func(ctx context.Context)) {
+	c.mu.Lock()
+	c.onRejoin = f
+	c.mu.Unlock()
 }
 
 // Alive returns the nodes whose heartbeat is current, by name.

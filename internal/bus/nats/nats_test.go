@@ -248,3 +248,42 @@ func TestAliveNodes(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestRejoinAfterLapse: a node whose heartbeat expired (cut off from NATS) is told when it
+// beats again, so that it can record its connections again.
+func TestRejoinAfterLapse(t *testing.T) {
+	url := natsURL(t)
+	cl := testCluster(t, url)
+	a := join(t, url, cl, "node-a", func(o *busnats.Options) { o.NodeTTL = 1500 * time.Millisecond })
+	rejoined := make(chan struct{}, 1)
+	a.OnRejoin(func(context.Context) { rejoined <- struct{}{} })
+	// No heartbeat loop yet: the first beat expires.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		nodes, err := a.AliveNodes(t.Context())
+		if err == nil && len(nodes) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the heartbeat never lapsed: %v %v", nodes, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = a.Run(ctx) }()
+	defer func() { stop(); <-done }()
+	select {
+	case <-rejoined:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no rejoin after the heartbeat lapsed")
+	}
+	if nodes, _ := a.AliveNodes(t.Context()); !slices.Equal(nodes, []string{"node-a"}) {
+		t.Fatalf("after rejoining: %v", nodes)
+	}
+	select {
+	case <-rejoined:
+		t.Fatal("rejoined twice")
+	case <-time.After(1200 * time.Millisecond):
+	}
+}
