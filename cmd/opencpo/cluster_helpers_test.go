@@ -19,7 +19,7 @@ import (
 
 // clusterParts returns the PostgreSQL and NATS URLs the cluster tests need, or skips t when
 // either is missing (fails it in CI, where both must be there).
-func clusterParts(t *testing.T) (pg, nats string) {
+func clusterParts(t testing.TB) (pg, nats string) {
 	t.Helper()
 	pg, nats = os.Getenv("OPENCPO_TEST_POSTGRES"), os.Getenv("OPENCPO_TEST_NATS")
 	if pg != "" && nats != "" {
@@ -34,7 +34,7 @@ func clusterParts(t *testing.T) (pg, nats string) {
 
 // clusterDB creates an empty schema for t in the test database and returns the database URL
 // with search_path set to it; the schema is dropped when t ends.
-func clusterDB(t *testing.T, base string) string {
+func clusterDB(t testing.TB, base string) string {
 	t.Helper()
 	schema := "cluster_" + strings.ToLower(rand.Text())[:12]
 	pgAdmin(t, base, `CREATE SCHEMA `+schema)
@@ -49,7 +49,7 @@ func clusterDB(t *testing.T, base string) string {
 	return u.String()
 }
 
-func pgAdmin(t *testing.T, base, sql string) {
+func pgAdmin(t testing.TB, base, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -64,7 +64,7 @@ func pgAdmin(t *testing.T, base, sql string) {
 }
 
 // clusterName returns a cluster name of t's own, whose NATS buckets are removed when t ends.
-func clusterName(t *testing.T, natsURL string) string {
+func clusterName(t testing.TB, natsURL string) string {
 	t.Helper()
 	name := "t" + strings.ToLower(rand.Text())[:12]
 	t.Cleanup(func() {
@@ -83,13 +83,13 @@ func clusterName(t *testing.T, natsURL string) string {
 
 // testCluster is a database and a NATS namespace that several nodes share.
 type testCluster struct {
-	t        *testing.T
+	t        testing.TB
 	official *ocpptest.Official
 	db, nats string
 	name     string
 }
 
-func newTestCluster(t *testing.T) *testCluster {
+func newTestCluster(t testing.TB) *testCluster {
 	t.Helper()
 	pg, nats := clusterParts(t)
 	return &testCluster{t: t, official: ocpptest.LoadOfficial(t), db: clusterDB(t, pg), nats: nats, name: clusterName(t, nats)}
