@@ -31,6 +31,9 @@ func checkClusterFlags(c serveConfig) error {
 			return fmt.Errorf("nats must be a nats:// URL (or several, separated by commas)")
 		}
 	}
+	if !isPostgresURL(c.DB) {
+		return fmt.Errorf("cluster mode (--nats) needs a PostgreSQL database that every node shares: set --db to a postgres:// URL")
+	}
 	if c.Node == "" {
 		return fmt.Errorf("cluster mode needs a node name: set --node or OPENCPO_NODE (the host name could not be read)")
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +153,30 @@ func TestClusterReapsDeadNode(t *testing.T) {
 		if st := a.mustDo(http.StatusOK, "GET", "/api/v1/stations/"+id, nil); st["connected"] != true {
 			t.Fatalf("a joining node reset another node's station: %v", st)
 		}
+	}
+}
+
+func TestClusterFlags(t *testing.T) {
+	env := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nats", "nats://127.0.0.1:4222", "--db", "x.db"}, "needs a PostgreSQL database"},
+		{[]string{"--nats", "http://127.0.0.1:4222", "--db", "postgres://h/db"}, "nats:// URL"},
+		{[]string{"--nats", "nats://127.0.0.1:4222", "--db", "postgres://h/db", "--node", "a b"}, "printable characters"},
+		{[]string{"--nats", "nats://127.0.0.1:4222", "--db", "postgres://h/db", "--node", "n1", "--node-ttl", "1s"}, "at least 3s"},
+	} {
+		_, err := parseServeFlags("serve", tc.args, env, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error about %q", tc.args, err, tc.want)
+		}
+	}
+	cfg, err := parseServeFlags("serve", []string{"--nats", "nats://a:4222,nats://b:4222", "--db", "postgres://h/db"},
+		func(k string) string {
+			return map[string]string{"OPENCPO_NODE": "node-7", "OPENCPO_CLUSTER": "east"}[k]
+		}, io.Discard)
+	if err != nil || cfg.Node != "node-7" || cfg.Cluster != "east" || cfg.NodeTTL != 15*time.Second {
+		t.Fatalf("cluster settings from the environment: %+v, %v", cfg, err)
 	}
 }
