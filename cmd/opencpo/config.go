@@ -27,6 +27,8 @@ type serveConfig struct {
 	HeartbeatInterval time.Duration
 	NATS              string
 	Node              string
+	Cluster           string
+	NodeTTL           time.Duration
 	NoMigrate         bool
 	SessionTimeout    time.Duration
 	LogLevel          string
@@ -106,6 +108,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	e.duration(&c.HeartbeatInterval, "heartbeat-interval", "OPENCPO_HEARTBEAT_INTERVAL", 300*time.Second, "heartbeat interval sent in BootNotification")
 	e.str(&c.NATS, "nats", "OPENCPO_NATS", "", "nats:// URL for cluster mode")
 	e.str(&c.Node, "node", "OPENCPO_NODE", host, "this node's name in a cluster")
+	e.str(&c.Cluster, "cluster", "OPENCPO_CLUSTER", "opencpo", "cluster name: prefix of the NATS subjects and buckets, so that clusters can share a NATS server")
+	e.duration(&c.NodeTTL, "node-ttl", "OPENCPO_NODE_TTL", 15*time.Second, "a cluster node without a heartbeat for this long counts as dead")
 	e.boolean(&c.NoMigrate, "no-migrate", "OPENCPO_NO_MIGRATE", "do not apply database migrations on start")
 	e.duration(&c.SessionTimeout, "session-timeout", "OPENCPO_SESSION_TIMEOUT", 24*time.Hour, "close and flag active sessions with no news for this long")
 	e.str(&c.LogLevel, "log-level", "OPENCPO_LOG_LEVEL", d.LogLevel, "log level: debug, info, warn or error")
@@ -134,8 +138,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	if c.HeartbeatInterval < time.Second {
 		return c, fmt.Errorf("heartbeat-interval must be at least 1s")
 	}
-	if c.NATS != "" {
-		return c, fmt.Errorf("cluster mode (--nats) is not available in this version yet; run a single node without --nats")
+	if err := checkClusterFlags(c); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -81,23 +81,38 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 			log.Error("close database", "err", err)
 		}
 	}()
-	// A single node owns every connection: whatever the store says was connected before a
-	// crash is not connected now.
-	if err := store.MarkAllDisconnected(ctx); err != nil {
+	// Cluster mode (--nats) joins the others; nil on a single node.
+	cl, err := joinCluster(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if cl != nil {
+		defer cl.close()
+	}
+	// Whatever the store says this node held before a crash is not connected now (a single
+	// node holds every connection; a cluster node only its own).
+	if err := resetConnections(ctx, cfg, store); err != nil {
 		return fmt.Errorf("reset connection state: %w", err)
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	events := inmem.New(0)
+	var events domain.EventBus = inmem.New(0)
+	if cl != nil {
+		events = cl.Cluster
+	}
 	central := csms.New(csms.Config{
 		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
 		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Events: events, Log: log,
+		Cluster: cl.csmsConfig(), Lease: cl.lease(),
 	}, store)
 	observer, frames := messageLog(cfg)
 	ws := ocppws.New(ocppws.Config{Frames: observer}, central, log, reg)
 	central.UseCaller(ws)
+	if err := cl.serveCalls(central); err != nil {
+		return err
+	}
 
 	tokenDigest := ""
 	if cfg.APIToken != "" {
@@ -128,6 +143,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	var bg sync.WaitGroup
 	bg.Go(func() { _ = central.Run(bgCtx) })
 	bg.Go(func() { rest.Run(bgCtx) }) // API token last-used times
+	if cl != nil {
+		bg.Go(func() { _ = cl.Run(bgCtx) }) // the node's heartbeat
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

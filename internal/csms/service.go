@@ -66,8 +66,13 @@ type Config struct {
 	// Events receives what happens (connections, statuses, sessions) once it is stored; nil
 	// publishes nothing.
 	Events domain.EventBus
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Cluster, when set, makes the service one node of a cluster (see Cluster); nil is a
+	// single node that owns every connection.
+	Cluster *Cluster
+	// Lease decides whether this node runs the background jobs; default domain.SingleNode.
+	Lease domain.Lease
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // Service is the central system.
@@ -130,6 +135,9 @@ func New(cfg Config, store domain.Store) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Lease == nil {
+		cfg.Lease = domain.SingleNode{}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -216,7 +224,13 @@ func (s *Service) admitUnknown(ctx context.Context, stationID string) error {
 // Connected records that a station is online.
 func (s *Service) Connected(ctx context.Context, stationID string, v ocpp.Version) {
 	now := s.now().UTC()
-	if err := s.store.SetConnected(ctx, stationID, true, string(v), now); err != nil {
+	var err error
+	if s.clustered() {
+		err = s.store.ClaimStation(ctx, stationID, s.cfg.Cluster.Node, string(v), now)
+	} else {
+		err = s.store.SetConnected(ctx, stationID, true, string(v), now)
+	}
+	if err != nil {
 		s.log.ErrorContext(ctx, "csms: record connection", "station", stationID, "err", err)
 	}
 	s.mu.Lock()
@@ -225,17 +239,32 @@ func (s *Service) Connected(ctx context.Context, stationID string, v ocpp.Versio
 	s.publish(ctx, domain.Event{Kind: domain.EventStationConnected, StationID: stationID, At: now})
 }
 
-// Disconnected records that a station went offline.
+// Disconnected records that a station went offline. In a cluster, the end of a connection the
+// station had already left for another node changes nothing and is not announced.
 func (s *Service) Disconnected(ctx context.Context, stationID string, v ocpp.Version) {
-	if err := s.store.SetConnected(context.WithoutCancel(ctx), stationID, false, string(v), s.now().UTC()); err != nil &&
-		!errors.Is(err, domain.ErrNotFound) {
+	wctx := context.WithoutCancel(ctx)
+	released := true
+	var err error
+	if s.clustered() {
+		released, err = s.store.ReleaseStation(wctx, stationID, s.cfg.Cluster.Node)
+	} else {
+		err = s.store.SetConnected(wctx, stationID, false, string(v), s.now().UTC())
+	}
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		s.log.ErrorContext(ctx, "csms: record disconnection", "station", stationID, "err", err)
 	}
+	s.forget(stationID)
+	if released {
+		s.publish(ctx, domain.Event{Kind: domain.EventStationDisconnected, StationID: stationID})
+	}
+}
+
+// forget drops what the service keeps in memory of a station's connection.
+func (s *Service) forget(stationID string) {
 	s.mu.Lock()
 	delete(s.seen, stationID)
 	delete(s.stations, stationID)
 	s.mu.Unlock()
-	s.publish(ctx, domain.Event{Kind: domain.EventStationDisconnected, StationID: stationID})
 }
 
 // StationRemoved forgets a deleted station and drops its connection.

@@ -13,12 +13,22 @@ import (
 
 // Run does the central system's background work until ctx ends: writing stations' last-seen
 // times, closing sessions that have had no news for longer than the session timeout, and
-// forgetting exactly-once ledger entries older than the retention.
+// forgetting exactly-once ledger entries older than the retention. In a cluster the last two
+// run on the holder of the sweep lease only, and the cluster jobs (runClusterJobs) run beside.
 func (s *Service) Run(ctx context.Context) error {
 	flush := time.NewTicker(s.cfg.TouchEvery)
 	defer flush.Stop()
 	sweep := time.NewTicker(s.cfg.SweepEvery)
 	defer sweep.Stop()
+	if s.clustered() {
+		clusterCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.runClusterJobs(clusterCtx)
+		}()
+		defer func() { stop(); <-done }()
+	}
 	s.sweep(ctx)
 	for {
 		select {
@@ -33,7 +43,11 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
+// sweep runs on the node that holds the sweep lease (every node on its own: the only one).
 func (s *Service) sweep(ctx context.Context) {
+	if !s.holds(ctx, LeaseSweep) {
+		return
+	}
 	if _, err := s.CloseStaleSessions(ctx); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "csms: stale session sweep", "err", err)
 	}

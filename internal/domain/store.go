@@ -47,6 +47,7 @@ type AuditStore interface {
 // Store is everything the server keeps.
 type Store interface {
 	StationStore
+	NodeStore
 	AuditStore
 	TokenStore
 	SessionStore

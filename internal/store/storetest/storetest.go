@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 	tests = append(tests, sessionTests...)
 	tests = append(tests, locationTests...)
 	tests = append(tests, apiTokenTests...)
+	tests = append(tests, nodeTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,76 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ClaimStation records that node holds the station's connection now. It goes through the
+// per-station group commit, as SetConnected does, so that a mass reconnect costs few commits.
+func (s *Store) ClaimStation(ctx context.Context, id, node, ocppVersion string, at time.Time) error {
+	at = s.stamp(at)
+	if err := checkTime("connection time", at); err != nil {
+		return fmt.Errorf("postgres: claim station %q: %w", id, err)
+	}
+	n, err := s.commit.exec(ctx, id+"\x00", `UPDATE stations SET connected = true, node = $1,
+			ocpp_version = coalesce(nullif($2, ''), ocpp_version),
+			last_seen_at = greatest(last_seen_at, $3)
+		WHERE id = $4`, node, ocppVersion, pgTime(at), id)
+	if err == nil && n == 0 {
+		err = stationNotFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: claim station %q for node %q: %w", id, node, mapErr(err, "", ""))
+	}
+	return nil
+}
+
+// ReleaseStation clears the connected flag if node still holds the station.
+func (s *Store) ReleaseStation(ctx context.Context, id, node string) (bool, error) {
+	n, err := s.commit.exec(ctx, id+"\x00", `UPDATE stations SET connected = false
+		WHERE id = $1 AND node = $2 AND connected`, id, node)
+	if err == nil && n == 0 {
+		err = s.stationExists(ctx, id)
+	}
+	if err != nil {
+		return false, fmt.Errorf("postgres: release station %q for node %q: %w", id, node, mapErr(err, "", ""))
+	}
+	return n > 0, nil
+}
+
+// StationNode returns the node holding the station's connection, "" when none does.
+func (s *Store) StationNode(ctx context.Context, id string) (string, error) {
+	var node string
+	err := s.pool.QueryRow(ctx, `SELECT CASE WHEN connected THEN node ELSE '' END FROM stations WHERE id = $1`, id).Scan(&node)
+	if isNoRows(err) {
+		err = stationNotFound(id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("postgres: station node %q: %w", id, err)
+	}
+	return node, nil
+}
+
+// ReleaseNode marks every station node holds as disconnected, in one statement.
+func (s *Store) ReleaseNode(ctx context.Context, node string) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `UPDATE stations SET connected = false
+		WHERE connected AND node = $1 RETURNING id`, node)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: release node %q: %w", node, err)
+	}
+	return ids, nil
+}
+
+// ConnectedNodes lists the nodes holding at least one connection.
+func (s *Store) ConnectedNodes(ctx context.Context) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT node FROM stations WHERE connected AND node <> '' ORDER BY node`)
+	nodes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connected nodes: %w", err)
+	}
+	return nodes, nil
+}
