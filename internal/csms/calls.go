@@ -49,11 +49,15 @@ func (s *Service) Call(ctx context.Context, actor, stationID, action string, pay
 	if caller == nil {
 		return nil, domain.Errorf(domain.ErrOffline, "station %s is not connected", stationID)
 	}
+	s.beforeCall(stationID, action, payload)
 	result, err := caller.Call(ctx, stationID, action, payload)
 	if err == nil {
 		if verr := act.Response.Validate(result); verr != nil {
 			err = domain.Errorf(domain.ErrStationProtocol, "the station's answer to %s violates the OCPP %s schema: %v", action, v, verr)
 		}
+	}
+	if err == nil {
+		s.observeCall(ctx, stationID, action, payload, result)
 	}
 	s.audit(ctx, actor, stationID, action, payload, result, err)
 	if err != nil {

@@ -63,8 +63,12 @@ type Config struct {
 	// LedgerRetention is how long a transactional message is remembered for exactly-once
 	// handling. It must exceed how long a station may stay offline and still replay its queue.
 	LedgerRetention time.Duration
-	Now             func() time.Time
-	Log             *slog.Logger
+	// RefreshConfigOnBoot reads a station's configuration (1.6 GetConfiguration, 2.0.1
+	// GetBaseReport) in the background after each Accepted boot, RefreshDelay after the answer.
+	RefreshConfigOnBoot bool
+	RefreshDelay        time.Duration
+	Now                 func() time.Time
+	Log                 *slog.Logger
 }
 
 // Service is the central system.
@@ -76,6 +80,8 @@ type Service struct {
 	catalogs map[ocpp.Version]*schema.Catalog
 	tables   map[ocpp.Version]map[string]handler
 	remote   *remoteStarts
+	reports  *fullReports
+	refreshQ chan refreshJob
 
 	mu       sync.Mutex
 	caller   Caller
@@ -125,6 +131,9 @@ func New(cfg Config, store domain.Store) *Service {
 	if cfg.UnknownStations == "" {
 		cfg.UnknownStations = UnknownPending
 	}
+	if cfg.RefreshDelay <= 0 {
+		cfg.RefreshDelay = time.Second
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -135,6 +144,8 @@ func New(cfg Config, store domain.Store) *Service {
 		cfg: cfg, store: store, log: cfg.Log, now: cfg.Now,
 		catalogs: map[ocpp.Version]*schema.Catalog{ocpp.V16: v16.Catalog(), ocpp.V201: v201.Catalog()},
 		remote:   newRemoteStarts(),
+		reports:  &fullReports{pending: map[string]int{}},
+		refreshQ: make(chan refreshJob, 20000),
 		seen:     map[string]lastSeen{},
 		verified: map[string]string{},
 		stations: map[string]cachedStation{},

@@ -19,10 +19,16 @@ func (s *Service) Run(ctx context.Context) error {
 	defer flush.Stop()
 	sweep := time.NewTicker(s.cfg.SweepEvery)
 	defer sweep.Stop()
+	refreshDone := make(chan struct{})
+	go func() {
+		defer close(refreshDone)
+		s.runRefresh(ctx)
+	}()
 	s.sweep(ctx)
 	for {
 		select {
 		case <-ctx.Done():
+			<-refreshDone
 			s.flushLastSeen(context.WithoutCancel(ctx))
 			return nil
 		case <-flush.C:
