@@ -27,6 +27,7 @@ type serveConfig struct {
 	NATS              string
 	Node              string
 	NoMigrate         bool
+	NoConfigRefresh   bool
 	SessionTimeout    time.Duration
 	LogLevel          string
 	LogFormat         string
@@ -104,6 +105,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	e.str(&c.NATS, "nats", "OPENCPO_NATS", "", "nats:// URL for cluster mode")
 	e.str(&c.Node, "node", "OPENCPO_NODE", host, "this node's name in a cluster")
 	e.boolean(&c.NoMigrate, "no-migrate", "OPENCPO_NO_MIGRATE", "do not apply database migrations on start")
+	e.boolean(&c.NoConfigRefresh, "no-config-refresh", "OPENCPO_NO_CONFIG_REFRESH", "do not read a station's configuration after each accepted boot")
 	e.duration(&c.SessionTimeout, "session-timeout", "OPENCPO_SESSION_TIMEOUT", 24*time.Hour, "close and flag active sessions with no news for this long")
 	e.str(&c.LogLevel, "log-level", "OPENCPO_LOG_LEVEL", d.LogLevel, "log level: debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "OPENCPO_LOG_FORMAT", "text", "log format: text or json")

@@ -91,6 +91,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	central := csms.New(csms.Config{
 		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
 		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Log: log,
+		RefreshConfigOnBoot: !cfg.NoConfigRefresh,
 	}, store)
 	ws := ocppws.New(ocppws.Config{}, central, log, reg)
 	central.UseCaller(ws)

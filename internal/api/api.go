@@ -1,7 +1,8 @@
 // Package api is the REST API under /api/v1 (CONTRACT.md §3): bearer-token authentication, JSON
 // in and out, one error body, cursor-paged lists. Handlers return errors; one adapter renders
-// them. It imports the domain, the credential package and the standard library; it reaches
-// stations only through the Operations interface (implemented by package csms).
+// them. It imports the domain, the credential package, the command table (package commands) and
+// the standard library; it reaches stations only through the Operations interface (implemented
+// by package csms).
 package api
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opencpo/opencpo/internal/commands"
 	"github.com/opencpo/opencpo/internal/domain"
 )
 
@@ -28,6 +30,7 @@ type Operations interface {
 	StartSession(ctx context.Context, actor, stationID string, evseID int, idToken string) (domain.RemoteStart, error)
 	// StopSession asks a station to stop an active session and returns its answer.
 	StopSession(ctx context.Context, actor string, sessionID int64) (string, error)
+	RemoteOperations
 }
 
 // Config holds what the API is started with.
@@ -45,6 +48,7 @@ type Server struct {
 	cfg   Config
 	store domain.Store
 	ops   Operations
+	cmds  *commands.Table
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -60,7 +64,7 @@ func New(cfg Config, store domain.Store, ops Operations) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: store, ops: ops, log: cfg.Log, now: cfg.Now}
+	return &Server{cfg: cfg, store: store, ops: ops, cmds: commands.New(), log: cfg.Log, now: cfg.Now}
 }
 
 // handlerFunc is an HTTP handler that returns its error for one adapter to render.

@@ -247,3 +247,10 @@ func (l LocalList) Validate() error {
 func cleanText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
+
+// TemplateApply is what applying a template did to one station.
+type TemplateApply struct {
+	StationID string
+	Results   []ConfigSetResult
+	Err       error // the station could not be asked at all (offline, ...)
+}
