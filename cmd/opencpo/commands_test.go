@@ -101,7 +101,7 @@ func commandCases201() []commandCase {
 				map[string]any{"attributeStatus": "Accepted", "attributeValue": "300", "component": comp("OCPPCommCtrlr"), "variable": comp("HeartbeatInterval")},
 				map[string]any{"attributeStatus": "UnknownVariable", "component": map[string]any{"name": "EVSE", "evse": map[string]any{"id": 1}}, "variable": comp("Power")}}}},
 		{command: "setConfiguration", input: map[string]any{"key": "OCPPCommCtrlr/HeartbeatInterval", "value": "60"}, action: "SetVariables",
-			want: map[string]any{"setVariableData": []any{map[string]any{"attributeValue": "60", "component": comp("OCPPCommCtrlr"), "variable": comp("HeartbeatInterval")}}},
+			want:   map[string]any{"setVariableData": []any{map[string]any{"attributeValue": "60", "component": comp("OCPPCommCtrlr"), "variable": comp("HeartbeatInterval")}}},
 			accept: map[string]any{"setVariableResult": []any{map[string]any{"attributeStatus": "Accepted", "component": comp("OCPPCommCtrlr"), "variable": comp("HeartbeatInterval")}}},
 			reject: map[string]any{"setVariableResult": []any{map[string]any{"attributeStatus": "Rejected", "component": comp("OCPPCommCtrlr"), "variable": comp("HeartbeatInterval")}}}},
 		{command: "clearCache", input: map[string]any{}, action: "ClearCache", want: map[string]any{}, accept: status("Accepted"), reject: status("Rejected")},
