@@ -2,6 +2,7 @@ package sim
 
 import (
 	"maps"
+	"strconv"
 	"testing"
 )
 
@@ -33,7 +34,7 @@ func TestLocalListUpdate(t *testing.T) {
 	}
 	big := map[string]string{}
 	for i := range maxLocalList + 1 {
-		big[string(rune('a'+i%26))+string(rune(i))] = "Accepted"
+		big[strconv.Itoa(i)] = "Accepted"
 	}
 	if got := l.update(true, 5, big, nil); got != "Failed" || l.version != 2 {
 		t.Fatalf("oversized list: %s, version %d", got, l.version)
