@@ -130,6 +130,8 @@ func decode(in json.RawMessage, v any) error {
 		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
 		switch {
+		case errors.As(err, &typeErr) && typeErr.Field == "":
+			return domain.Errorf(domain.ErrInvalid, "the command input must be a JSON object")
 		case errors.As(err, &typeErr):
 			return domain.Errorf(domain.ErrInvalid, "field %q must be of type %s", typeErr.Field, typeErr.Type)
 		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
