@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -261,4 +262,80 @@ func TestLocalListSync(t *testing.T) {
 		t.Fatalf("audit actions %v", counts)
 	}
 	ts.mustDo(http.StatusBadRequest, "POST", "/api/v1/stations/LL-16/local-list/sync", map[string]any{"full": "yes"})
+}
+
+// TestConfigRefreshAfterBoot: the boot is answered at once; the configuration is read after it
+// (1.6 GetConfiguration) and a 2.0.1 full report in several NotifyReport frames replaces what
+// was stored before.
+func TestConfigRefreshAfterBoot(t *testing.T) {
+	ts := startServer(t, func(c *serveConfig) { c.NoConfigRefresh = false })
+	ts.mustDo(http.StatusCreated, "POST", "/api/v1/stations", map[string]any{"id": "RF-16"})
+	ts.mustDo(http.StatusCreated, "POST", "/api/v1/stations", map[string]any{"id": "RF-201"})
+
+	s16 := ts.dial("RF-16", "1.6")
+	s16.Handle("GetConfiguration", func(json.RawMessage) any {
+		return map[string]any{"configurationKey": []any{
+			map[string]any{"key": "HeartbeatInterval", "readonly": false, "value": "60"},
+			map[string]any{"key": "NumberOfConnectors", "readonly": true, "value": "2"}}}
+	})
+	start := time.Now()
+	s16.MustCall("BootNotification", boot16())
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("boot answered after %v", d)
+	}
+	if got := s16.Received(); len(got) != 0 {
+		t.Fatalf("calls before the boot's answer settled: %v", got)
+	}
+	eventually(t, "1.6 configuration stored", func() bool { v, _ := configValue(ts, "RF-16", "NumberOfConnectors"); return v == "2" })
+	if got := s16.Received(); len(got) != 1 || got[0].Action != "GetConfiguration" || string(got[0].Payload) != "{}" {
+		t.Fatalf("refresh calls %v", got)
+	}
+
+	s201 := ts.dial("RF-201", "2.0.1")
+	reports := make(chan int, 1)
+	s201.Handle("GetBaseReport", func(p json.RawMessage) any {
+		var req struct {
+			RequestID  int    `json:"requestId"`
+			ReportBase string `json:"reportBase"`
+		}
+		_ = json.Unmarshal(p, &req)
+		if req.ReportBase == "FullInventory" {
+			reports <- req.RequestID
+		}
+		return map[string]any{"status": "Accepted"}
+	})
+	variable := func(comp, name, value string) map[string]any {
+		return map[string]any{"component": map[string]any{"name": comp}, "variable": map[string]any{"name": name},
+			"variableAttribute": []any{map[string]any{"type": "Actual", "value": value, "mutability": "ReadWrite"}}}
+	}
+	report := func(id int, values ...string) {
+		for seq := 0; seq < len(values); seq += 2 {
+			s201.MustCall("NotifyReport", map[string]any{"requestId": id, "generatedAt": time.Now().UTC().Format(time.RFC3339),
+				"seqNo": seq / 2, "tbc": seq+2 < len(values), "reportData": []any{variable("Ctrlr", values[seq], values[seq+1])}})
+		}
+	}
+	s201.MustCall("BootNotification", boot201())
+	var id int
+	select {
+	case id = <-reports:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no GetBaseReport after the boot")
+	}
+	report(id, "A", "1", "B", "2", "Old", "x")
+	eventually(t, "2.0.1 report stored", func() bool { v, _ := configValue(ts, "RF-201", "Ctrlr/Old"); return v == "x" })
+	if v, _ := configValue(ts, "RF-201", "Ctrlr/A"); v != "1" {
+		t.Fatalf("Ctrlr/A = %q", v)
+	}
+	// A report nobody asked for adds; a new full report replaces.
+	report(4242, "Extra", "e")
+	if v, _ := configValue(ts, "RF-201", "Ctrlr/Extra"); v != "e" {
+		t.Fatalf("unsolicited report not stored")
+	}
+	ts.mustDo(http.StatusAccepted, "POST", "/api/v1/stations/RF-201/configuration/refresh", nil)
+	id = <-reports
+	report(id, "A", "3", "B", "4")
+	cfg := ts.mustDo(http.StatusOK, "GET", "/api/v1/stations/RF-201/configuration", nil)["items"].([]any)
+	if len(cfg) != 2 || cfg[0].(map[string]any)["key"] != "Ctrlr/A" || cfg[0].(map[string]any)["value"] != "3" {
+		t.Fatalf("configuration after a new full report %v", cfg)
+	}
 }
