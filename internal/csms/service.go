@@ -1,7 +1,8 @@
 // Package csms is the central system's behaviour: it admits stations, answers every OCPP call a
 // station makes (one handler table per version, mapping OCPP to the domain) and sends
 // CSMS-initiated calls with validation and audit. It never imports the WebSocket layer: it is
-// handed a small Caller. It imports the domain, the OCPP framing and the generated OCPP types.
+// handed a small Caller. It imports the domain, the OCPP framing, the generated OCPP types and
+// the command table (package commands) for the requests it builds on its own.
 package csms
 
 import (
