@@ -290,6 +290,16 @@ func TestConfigRefreshAfterBoot(t *testing.T) {
 	if got := s16.Received(); len(got) != 1 || got[0].Action != "GetConfiguration" || string(got[0].Payload) != "{}" {
 		t.Fatalf("refresh calls %v", got)
 	}
+	// Booting again soon after (a reconnect) does not read it again; new firmware does.
+	s16.MustCall("BootNotification", boot16())
+	time.Sleep(1500 * time.Millisecond)
+	if got := s16.Received(); len(got) != 1 {
+		t.Fatalf("a reboot with the same firmware read the configuration again: %v", got)
+	}
+	newFirmware := boot16()
+	newFirmware["firmwareVersion"] = "9.9.9"
+	s16.MustCall("BootNotification", newFirmware)
+	eventually(t, "refresh after a firmware change", func() bool { return len(s16.Received()) == 2 })
 
 	s201 := ts.dial("RF-201", "2.0.1")
 	reports := make(chan int, 1)

@@ -208,13 +208,22 @@ func (s *Service) RefreshConfig(ctx context.Context, actor, stationID string) er
 }
 
 // scheduleRefresh queues a configuration refresh after an accepted boot. It never blocks the
-// boot's answer: with the queue full the refresh is skipped (and logged).
-func (s *Service) scheduleRefresh(ctx context.Context, stationID string) {
+// boot's answer: with the queue full the refresh is skipped (and logged). A station read less
+// than RefreshMinAge ago with unchanged firmware is not read again, so that a fleet reconnecting
+// (and booting) after a network outage costs no second round of reads.
+func (s *Service) scheduleRefresh(ctx context.Context, stationID string, firmwareChanged bool) {
 	if !s.cfg.RefreshConfigOnBoot {
 		return
 	}
+	now := s.now()
+	s.mu.Lock()
+	last, ok := s.refreshed[stationID]
+	s.mu.Unlock()
+	if ok && !firmwareChanged && now.Sub(last) < s.cfg.RefreshMinAge {
+		return
+	}
 	select {
-	case s.refreshQ <- refreshJob{stationID: stationID, due: s.now().Add(s.cfg.RefreshDelay)}:
+	case s.refreshQ <- refreshJob{stationID: stationID, due: now.Add(s.cfg.RefreshDelay)}:
 	default:
 		s.log.WarnContext(ctx, "csms: configuration refresh queue full; skipped", "station", stationID)
 	}
@@ -254,6 +263,11 @@ func (s *Service) runRefresh(ctx context.Context) {
 					callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 					err := s.RefreshConfig(callCtx, systemActor, job.stationID)
 					cancel()
+					if err == nil {
+						s.mu.Lock()
+						s.refreshed[job.stationID] = s.now()
+						s.mu.Unlock()
+					}
 					if err != nil && ctx.Err() == nil && !errors.Is(err, domain.ErrOffline) {
 						s.log.InfoContext(ctx, "csms: configuration refresh after boot failed", "station", job.stationID, "err", err)
 					}

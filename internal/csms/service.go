@@ -68,8 +68,11 @@ type Config struct {
 	// GetBaseReport) in the background after each Accepted boot, RefreshDelay after the answer.
 	RefreshConfigOnBoot bool
 	RefreshDelay        time.Duration
-	Now                 func() time.Time
-	Log                 *slog.Logger
+	// RefreshMinAge: a station whose configuration was read more recently than this is not read
+	// again on boot unless its firmware changed.
+	RefreshMinAge time.Duration
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 // Service is the central system.
@@ -89,6 +92,8 @@ type Service struct {
 	seen     map[string]lastSeen // station → when it was last heard from, and whether that is written
 	verified map[string]string   // station → digest of the last password that passed, to spare argon2 on reconnects
 	stations map[string]cachedStation
+	// refreshed: when each station's configuration was last read after a boot
+	refreshed map[string]time.Time
 }
 
 // cachedStation is a station's identity, registration and password hash as last read, so that
@@ -135,6 +140,9 @@ func New(cfg Config, store domain.Store) *Service {
 	if cfg.RefreshDelay <= 0 {
 		cfg.RefreshDelay = time.Second
 	}
+	if cfg.RefreshMinAge <= 0 {
+		cfg.RefreshMinAge = 15 * time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -143,13 +151,14 @@ func New(cfg Config, store domain.Store) *Service {
 	}
 	s := &Service{
 		cfg: cfg, store: store, log: cfg.Log, now: cfg.Now,
-		catalogs: map[ocpp.Version]*schema.Catalog{ocpp.V16: v16.Catalog(), ocpp.V201: v201.Catalog()},
-		remote:   newRemoteStarts(),
-		reports:  &fullReports{pending: map[string]int{}},
-		refreshQ: make(chan refreshJob, 20000),
-		seen:     map[string]lastSeen{},
-		verified: map[string]string{},
-		stations: map[string]cachedStation{},
+		catalogs:  map[ocpp.Version]*schema.Catalog{ocpp.V16: v16.Catalog(), ocpp.V201: v201.Catalog()},
+		remote:    newRemoteStarts(),
+		reports:   &fullReports{pending: map[string]int{}},
+		refreshQ:  make(chan refreshJob, 20000),
+		seen:      map[string]lastSeen{},
+		verified:  map[string]string{},
+		stations:  map[string]cachedStation{},
+		refreshed: map[string]time.Time{},
 	}
 	s.tables = map[ocpp.Version]map[string]handler{ocpp.V16: s.handlers16(), ocpp.V201: s.handlers201()}
 	return s
@@ -251,6 +260,7 @@ func (s *Service) StationRemoved(_ context.Context, stationID string) {
 	delete(s.verified, stationID)
 	delete(s.seen, stationID)
 	delete(s.stations, stationID)
+	delete(s.refreshed, stationID)
 	s.mu.Unlock()
 	if c := s.getCaller(); c != nil {
 		c.Disconnect(stationID)

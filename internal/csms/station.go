@@ -20,7 +20,7 @@ func (s *Service) boot(ctx context.Context, c *stationCall, b domain.BootInfo) (
 	}
 	status := c.Station.RegistrationStatus
 	if status == domain.RegistrationAccepted {
-		s.scheduleRefresh(ctx, c.Station.ID)
+		s.scheduleRefresh(ctx, c.Station.ID, c.Station.FirmwareVersion != b.FirmwareVersion)
 		return status, s.cfg.HeartbeatInterval, nil
 	}
 	return status, s.cfg.BootRetryInterval, nil
