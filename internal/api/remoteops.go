@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/opencpo/opencpo/internal/commands"
@@ -326,6 +327,9 @@ func (s *Server) applyTemplate(w http.ResponseWriter, r *http.Request) error {
 
 // ---- local lists
 
+// bulkParallel is how many stations a bulk local-list sync works on at once.
+const bulkParallel = 8
+
 type localListJSON struct {
 	StationID  string                  `json:"stationId"`
 	Version    int                     `json:"version"`
@@ -433,19 +437,30 @@ func (s *Server) syncLocalLists(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	sort.Strings(ids)
-	out := listResponse[syncJSON]{Items: []syncJSON{}}
-	for _, id := range ids {
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		res, err := s.ops.SyncLocalList(ctx, actorOf(r.Context()), id, req.Full)
-		cancel()
-		v := syncView(res)
-		v.StationID = id
-		if err != nil {
-			_, d := describe(err)
-			v.Error = &d
-		}
-		out.Items = append(out.Items, v)
+	// A few stations at a time: each sync waits for two answers, and one slow station must not
+	// hold up the rest.
+	items := make([]syncJSON, len(ids))
+	sem := make(chan struct{}, bulkParallel)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
+			defer cancel()
+			res, err := s.ops.SyncLocalList(ctx, actorOf(r.Context()), id, req.Full)
+			v := syncView(res)
+			v.StationID = id
+			if err != nil {
+				_, d := describe(err)
+				v.Error = &d
+			}
+			items[i] = v
+		}()
 	}
+	wg.Wait()
+	out := listResponse[syncJSON]{Items: items}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

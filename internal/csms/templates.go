@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"sync"
 
 	"github.com/opencpo/opencpo/internal/commands"
 	"github.com/opencpo/opencpo/internal/domain"
@@ -73,17 +74,31 @@ func (s *Service) ApplyTemplate(ctx context.Context, actor, templateID string, s
 	for _, id := range stationIDs {
 		only[id] = true
 	}
-	var out []domain.TemplateApply
+	var todo []domain.ConfigDrift
 	for _, d := range drift {
-		if len(d.Differences) == 0 || (len(only) > 0 && !only[d.StationID]) {
-			continue
+		if len(d.Differences) > 0 && (len(only) == 0 || only[d.StationID]) {
+			todo = append(todo, d)
 		}
-		res := domain.TemplateApply{StationID: d.StationID}
-		res.Results, res.Err = s.applyDifferences(ctx, actor, d)
-		out = append(out, res)
 	}
+	// A few stations at a time, so that one slow station does not hold up the rest.
+	out := make([]domain.TemplateApply, len(todo))
+	sem := make(chan struct{}, applyParallel)
+	var wg sync.WaitGroup
+	for i, d := range todo {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = domain.TemplateApply{StationID: d.StationID}
+			out[i].Results, out[i].Err = s.applyDifferences(ctx, actor, d)
+		}()
+	}
+	wg.Wait()
 	return out, nil
 }
+
+// applyParallel is how many stations a template apply works on at once.
+const applyParallel = 8
 
 func (s *Service) applyDifferences(ctx context.Context, actor string, d domain.ConfigDrift) ([]domain.ConfigSetResult, error) {
 	st, err := s.store.Station(ctx, d.StationID)
