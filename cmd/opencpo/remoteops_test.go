@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -347,5 +350,84 @@ func TestConfigRefreshAfterBoot(t *testing.T) {
 	cfg := ts.mustDo(http.StatusOK, "GET", "/api/v1/stations/RF-201/configuration", nil)["items"].([]any)
 	if len(cfg) != 2 || cfg[0].(map[string]any)["key"] != "Ctrlr/A" || cfg[0].(map[string]any)["value"] != "3" {
 		t.Fatalf("configuration after a new full report %v", cfg)
+	}
+}
+
+// TestLocalListInChunks: a list longer than the station takes in one message (1.6
+// SendLocalListMaxLength, from its stored configuration) goes as a Full message followed by
+// Differential ones with the next versions; a refused chunk records nothing.
+func TestLocalListInChunks(t *testing.T) {
+	ts := startServer(t, nil)
+	for _, uid := range []string{"C1", "C2", "C3", "C4", "C5"} {
+		ts.mustDo(http.StatusCreated, "POST", "/api/v1/tokens", map[string]any{"uid": uid})
+	}
+	ts.mustDo(http.StatusCreated, "POST", "/api/v1/stations", map[string]any{"id": "CH-16"})
+	st := ts.dial("CH-16", "1.6")
+	st.MustCall("BootNotification", boot16())
+	var (
+		mu      sync.Mutex
+		version int
+		sent    []map[string]any
+		refuse  int // refuse the message with this list version
+	)
+	st.Handle("GetConfiguration", func(json.RawMessage) any {
+		return map[string]any{"configurationKey": []any{map[string]any{"key": "SendLocalListMaxLength", "readonly": true, "value": "2"}}}
+	})
+	st.Handle("GetLocalListVersion", func(json.RawMessage) any {
+		mu.Lock()
+		defer mu.Unlock()
+		return map[string]any{"listVersion": version}
+	})
+	st.Handle("SendLocalList", func(p json.RawMessage) any {
+		mu.Lock()
+		defer mu.Unlock()
+		var m map[string]any
+		_ = json.Unmarshal(p, &m)
+		sent = append(sent, m)
+		if int(m["listVersion"].(float64)) == refuse {
+			return map[string]any{"status": "Failed"}
+		}
+		version = int(m["listVersion"].(float64))
+		return map[string]any{"status": "Accepted"}
+	})
+	ts.mustDo(http.StatusOK, "POST", "/api/v1/stations/CH-16/commands/getConfiguration", map[string]any{"keys": []any{"SendLocalListMaxLength"}})
+
+	out := ts.mustDo(http.StatusOK, "POST", "/api/v1/stations/CH-16/local-list/sync", nil)
+	if out["status"] != "Accepted" || out["updateType"] != "Full" || out["version"] != 3.0 || out["changes"] != 5.0 {
+		t.Fatalf("chunked sync %v", out)
+	}
+	mu.Lock()
+	var shape []string
+	for _, m := range sent {
+		shape = append(shape, fmt.Sprintf("%s/%v/%d", m["updateType"], m["listVersion"], len(m["localAuthorizationList"].([]any))))
+	}
+	sent = nil
+	refuse = 5
+	mu.Unlock()
+	if strings.Join(shape, " ") != "Full/1/2 Differential/2/2 Differential/3/1" {
+		t.Fatalf("messages %v", shape)
+	}
+	if state := ts.mustDo(http.StatusOK, "GET", "/api/v1/stations/CH-16/local-list", nil); state["version"] != 3.0 || len(state["entries"].([]any)) != 5 {
+		t.Fatalf("recorded list %v", state)
+	}
+
+	// Five changes: more than one message again, and the second one is refused.
+	for _, uid := range []string{"C1", "C2", "C3", "C4", "C5"} {
+		ts.mustDo(http.StatusOK, "PATCH", "/api/v1/tokens/"+uid, map[string]any{"status": "Blocked"})
+	}
+	out = ts.mustDo(http.StatusOK, "POST", "/api/v1/stations/CH-16/local-list/sync", nil)
+	if out["status"] != "Failed" || out["updateType"] != "Differential" || out["version"] != 3.0 {
+		t.Fatalf("sync with a refused chunk %v", out)
+	}
+	if state := ts.mustDo(http.StatusOK, "GET", "/api/v1/stations/CH-16/local-list", nil); state["version"] != 3.0 {
+		t.Fatalf("a half-sent list was recorded: %v", state)
+	}
+	// The station now holds version 4, which we never recorded: the next sync sends it whole.
+	mu.Lock()
+	refuse = 0
+	mu.Unlock()
+	out = ts.mustDo(http.StatusOK, "POST", "/api/v1/stations/CH-16/local-list/sync", nil)
+	if out["status"] != "Accepted" || out["updateType"] != "Full" || out["stationVersion"] != 4.0 || out["version"] != 7.0 {
+		t.Fatalf("resync after a refused chunk %v", out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"strconv"
 
 	"github.com/opencpo/opencpo/internal/commands"
 	"github.com/opencpo/opencpo/internal/domain"
@@ -63,25 +64,72 @@ func (s *Service) SyncLocalList(ctx context.Context, actor, stationID string, fu
 	if inStep && !full && len(changes) <= maxDifferential {
 		update.UpdateType, update.Entries = "Differential", changes
 	}
-	status, err := s.sendLocalList(ctx, actor, stationID, st.OCPPVersion, update)
+	perMessage := s.localListPerMessage(ctx, stationID, st.OCPPVersion)
+	status, last, err := s.sendLocalListChunked(ctx, actor, stationID, st.OCPPVersion, update, perMessage)
 	if err == nil && status == "VersionMismatch" && update.UpdateType == "Differential" {
 		// The station's list moved under us: start again from a whole list.
 		update.UpdateType, update.Entries = "Full", desired
-		status, err = s.sendLocalList(ctx, actor, stationID, st.OCPPVersion, update)
+		status, last, err = s.sendLocalListChunked(ctx, actor, stationID, st.OCPPVersion, update, perMessage)
 	}
 	if err != nil {
 		return out, err
 	}
 	out.UpdateType, out.Changes, out.Status = update.UpdateType, len(update.Entries), status
 	if status != "Accepted" {
+		// Nothing is recorded: a list left half-sent has a version we did not record, so the
+		// next sync sends it whole.
 		return out, nil
 	}
-	if err := s.store.SaveLocalList(ctx, domain.LocalList{StationID: stationID, Version: update.Version,
+	if err := s.store.SaveLocalList(ctx, domain.LocalList{StationID: stationID, Version: last,
 		UpdateType: update.UpdateType, Entries: desired, SentAt: s.now().UTC()}); err != nil {
 		return out, err
 	}
-	out.Version = update.Version
+	out.Version = last
 	return out, nil
+}
+
+// localListPerMessage is how many entries the station takes in one SendLocalList, from its
+// reported configuration (1.6 SendLocalListMaxLength, 2.0.1 LocalAuthListCtrlr.ItemsPerMessage);
+// 0 when it did not say.
+func (s *Service) localListPerMessage(ctx context.Context, stationID, version string) int {
+	key := "SendLocalListMaxLength"
+	if version == domain.OCPP201 {
+		key = "LocalAuthListCtrlr/ItemsPerMessage"
+	}
+	items, err := s.store.StationConfig(ctx, stationID)
+	if err != nil {
+		return 0
+	}
+	for _, it := range items {
+		if it.Key == key {
+			if n, err := strconv.Atoi(it.Value); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// sendLocalListChunked sends an update in messages of at most perMessage entries (0: one
+// message): the first as given, the rest as Differential updates with the following versions
+// (the way OCPP lets a CSMS install a list longer than one message). It stops at the first
+// answer other than Accepted and returns that answer and the version of the last message sent.
+func (s *Service) sendLocalListChunked(ctx context.Context, actor, stationID, version string, update commands.LocalListInput, perMessage int) (string, int, error) {
+	entries := update.Entries
+	if perMessage <= 0 || len(entries) <= perMessage {
+		status, err := s.sendLocalList(ctx, actor, stationID, version, update)
+		return status, update.Version, err
+	}
+	msg := update
+	for start := 0; start < len(entries); start += perMessage {
+		msg.Entries = entries[start:min(start+perMessage, len(entries))]
+		status, err := s.sendLocalList(ctx, actor, stationID, version, msg)
+		if err != nil || status != "Accepted" {
+			return status, msg.Version, err
+		}
+		msg.UpdateType, msg.Version = "Differential", msg.Version+1
+	}
+	return "Accepted", msg.Version - 1, nil
 }
 
 func (s *Service) sendLocalList(ctx context.Context, actor, stationID, version string, update commands.LocalListInput) (string, error) {
