@@ -30,6 +30,7 @@ type serveConfig struct {
 	Cluster           string
 	NodeTTL           time.Duration
 	NoMigrate         bool
+	NoConfigRefresh   bool
 	SessionTimeout    time.Duration
 	LogLevel          string
 	LogFormat         string
@@ -111,6 +112,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	e.str(&c.Cluster, "cluster", "OPENCPO_CLUSTER", "opencpo", "cluster name: prefix of the NATS subjects and buckets, so that clusters can share a NATS server")
 	e.duration(&c.NodeTTL, "node-ttl", "OPENCPO_NODE_TTL", 15*time.Second, "a cluster node without a heartbeat for this long counts as dead")
 	e.boolean(&c.NoMigrate, "no-migrate", "OPENCPO_NO_MIGRATE", "do not apply database migrations on start")
+	e.boolean(&c.NoConfigRefresh, "no-config-refresh", "OPENCPO_NO_CONFIG_REFRESH", "do not read a station's configuration after each accepted boot")
 	e.duration(&c.SessionTimeout, "session-timeout", "OPENCPO_SESSION_TIMEOUT", 24*time.Hour, "close and flag active sessions with no news for this long")
 	e.str(&c.LogLevel, "log-level", "OPENCPO_LOG_LEVEL", d.LogLevel, "log level: debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "OPENCPO_LOG_FORMAT", "text", "log format: text or json")

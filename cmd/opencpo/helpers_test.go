@@ -30,7 +30,9 @@ func startServer(t testing.TB, mutate func(*serveConfig)) *testServer {
 	t.Helper()
 	official := ocpptest.LoadOfficial(t)
 	cfg, err := parseServeFlags("serve", []string{"--addr", "127.0.0.1:0", "--api-token", testToken,
-		"--db", filepath.Join(t.TempDir(), "opencpo.db"), "--heartbeat-interval", "60s"}, func(string) string { return "" }, io.Discard)
+		"--db", filepath.Join(t.TempDir(), "opencpo.db"), "--heartbeat-interval", "60s",
+		// Tests that count the calls a station gets turn the refresh after boot on themselves.
+		"--no-config-refresh"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
 		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Events: events, Log: log,
 		Cluster: cl.csmsConfig(), Lease: cl.lease(),
+		RefreshConfigOnBoot: !cfg.NoConfigRefresh,
 	}, store)
 	observer, frames := messageLog(cfg)
 	ws := ocppws.New(ocppws.Config{Frames: observer}, central, log, reg)

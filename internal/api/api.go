@@ -1,7 +1,8 @@
 // Package api is the REST API under /api/v1 (CONTRACT.md §3): bearer-token authentication, JSON
 // in and out, one error body, cursor-paged lists. Handlers return errors; one adapter renders
-// them. It imports the domain, the credential package and the standard library; it reaches
-// stations only through the Operations interface (implemented by package csms).
+// them. It imports the domain, the credential package, the command table (package commands) and
+// the standard library; it reaches stations only through the Operations interface (implemented
+// by package csms).
 package api
 
 import (
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencpo/opencpo/internal/commands"
 	"github.com/opencpo/opencpo/internal/domain"
 )
 
@@ -29,6 +31,7 @@ type Operations interface {
 	StartSession(ctx context.Context, actor, stationID string, evseID int, idToken string) (domain.RemoteStart, error)
 	// StopSession asks a station to stop an active session and returns its answer.
 	StopSession(ctx context.Context, actor string, sessionID int64) (string, error)
+	RemoteOperations
 }
 
 // Config holds what the API is started with.
@@ -63,6 +66,7 @@ type Server struct {
 	cfg   Config
 	store domain.Store
 	ops   Operations
+	cmds  *commands.Table
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -85,7 +89,7 @@ func New(cfg Config, store domain.Store, ops Operations) *Server {
 		cfg.TokenUsageEvery = time.Minute
 	}
 	return &Server{cfg: cfg, store: store, ops: ops, log: cfg.Log, now: cfg.Now, closing: make(chan struct{}),
-		tokens: newTokenCache(cfg.TokenCacheTTL, 10_000)}
+		tokens: newTokenCache(cfg.TokenCacheTTL, 10_000), cmds: commands.New()}
 }
 
 // Close ends the live event streams; the other handlers are unaffected.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"time"
-
-	"github.com/opencpo/opencpo/internal/domain"
 )
 
 const maxCallTimeout = 5 * time.Minute
@@ -13,13 +11,9 @@ const maxCallTimeout = 5 * time.Minute
 // rawCall is the escape hatch every command builds on: the body is sent as the payload of an
 // OCPP CALL and the station's CALLRESULT payload is the answer (CONTRACT.md §3).
 func (s *Server) rawCall(w http.ResponseWriter, r *http.Request) error {
-	timeout := s.cfg.CallTimeout
-	if t := r.URL.Query().Get("timeout"); t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil || d <= 0 || d > maxCallTimeout {
-			return domain.Errorf(domain.ErrInvalid, "timeout must be a duration such as 5s, from 1ms to %s", maxCallTimeout)
-		}
-		timeout = d
+	timeout, err := s.callTimeout(r)
+	if err != nil {
+		return err
 	}
 	payload, err := readRawObject(w, r)
 	if err != nil {

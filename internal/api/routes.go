@@ -47,6 +47,21 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/audit", s.listAudit},
 		{"GET", "/api/v1/events", s.streamEvents},
 
+		// Remote operations (docs/remote-operations.md).
+		{"GET", "/api/v1/commands", s.listCommands},
+		{"POST", "/api/v1/stations/{id}/commands/{command}", s.runCommand},
+		{"GET", "/api/v1/stations/{id}/configuration", s.getConfiguration},
+		{"POST", "/api/v1/stations/{id}/configuration/refresh", s.refreshConfiguration},
+		{"GET", "/api/v1/config-templates", s.listTemplates},
+		{"PUT", "/api/v1/config-templates/{tid}", s.putTemplate},
+		{"GET", "/api/v1/config-templates/{tid}", s.getTemplate},
+		{"DELETE", "/api/v1/config-templates/{tid}", s.deleteTemplate},
+		{"GET", "/api/v1/config-templates/{tid}/drift", s.templateDrift},
+		{"POST", "/api/v1/config-templates/{tid}/apply", s.applyTemplate},
+		{"GET", "/api/v1/stations/{id}/local-list", s.getLocalList},
+		{"POST", "/api/v1/stations/{id}/local-list/sync", s.syncLocalList},
+		{"POST", "/api/v1/local-list/sync", s.syncLocalLists},
+
 		{"GET", "/api/v1/openapi.json", s.openAPI},
 	}
 }

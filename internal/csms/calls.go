@@ -45,11 +45,15 @@ func (s *Service) Call(ctx context.Context, actor, stationID, action string, pay
 	case st.RegistrationStatus == domain.RegistrationPending && notWhilePending[action]:
 		return nil, domain.Errorf(domain.ErrConflict, "station %s is Pending: %s is not allowed until it is accepted", stationID, action)
 	}
+	s.beforeCall(stationID, action, payload)
 	result, err := s.send(ctx, stationID, action, payload)
 	if err == nil {
 		if verr := act.Response.Validate(result); verr != nil {
 			err = domain.Errorf(domain.ErrStationProtocol, "the station's answer to %s violates the OCPP %s schema: %v", action, v, verr)
 		}
+	}
+	if err == nil {
+		s.observeCall(ctx, stationID, action, payload, result)
 	}
 	s.audit(ctx, actor, stationID, action, payload, result, err)
 	if err != nil {

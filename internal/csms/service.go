@@ -1,7 +1,8 @@
 // Package csms is the central system's behaviour: it admits stations, answers every OCPP call a
 // station makes (one handler table per version, mapping OCPP to the domain) and sends
 // CSMS-initiated calls with validation and audit. It never imports the WebSocket layer: it is
-// handed a small Caller. It imports the domain, the OCPP framing and the generated OCPP types.
+// handed a small Caller. It imports the domain, the OCPP framing, the generated OCPP types and
+// the command table (package commands) for the requests it builds on its own.
 package csms
 
 import (
@@ -71,8 +72,15 @@ type Config struct {
 	Cluster *Cluster
 	// Lease decides whether this node runs the background jobs; default domain.SingleNode.
 	Lease domain.Lease
-	Now   func() time.Time
-	Log   *slog.Logger
+	// RefreshConfigOnBoot reads a station's configuration (1.6 GetConfiguration, 2.0.1
+	// GetBaseReport) in the background after each Accepted boot, RefreshDelay after the answer.
+	RefreshConfigOnBoot bool
+	RefreshDelay        time.Duration
+	// RefreshMinAge: a station whose configuration was read more recently than this is not read
+	// again on boot unless its firmware changed.
+	RefreshMinAge time.Duration
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 // Service is the central system.
@@ -84,12 +92,16 @@ type Service struct {
 	catalogs map[ocpp.Version]*schema.Catalog
 	tables   map[ocpp.Version]map[string]handler
 	remote   *remoteStarts
+	reports  *fullReports
+	refreshQ chan refreshJob
 
 	mu       sync.Mutex
 	caller   Caller
 	seen     map[string]lastSeen // station → when it was last heard from, and whether that is written
 	verified map[string]string   // station → digest of the last password that passed, to spare argon2 on reconnects
 	stations map[string]cachedStation
+	// refreshed: when each station's configuration was last read after a boot
+	refreshed map[string]time.Time
 }
 
 // cachedStation is a station's identity, registration and password hash as last read, so that
@@ -133,6 +145,12 @@ func New(cfg Config, store domain.Store) *Service {
 	if cfg.UnknownStations == "" {
 		cfg.UnknownStations = UnknownPending
 	}
+	if cfg.RefreshDelay <= 0 {
+		cfg.RefreshDelay = time.Second
+	}
+	if cfg.RefreshMinAge <= 0 {
+		cfg.RefreshMinAge = 15 * time.Minute
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -144,11 +162,14 @@ func New(cfg Config, store domain.Store) *Service {
 	}
 	s := &Service{
 		cfg: cfg, store: store, log: cfg.Log, now: cfg.Now,
-		catalogs: map[ocpp.Version]*schema.Catalog{ocpp.V16: v16.Catalog(), ocpp.V201: v201.Catalog()},
-		remote:   newRemoteStarts(),
-		seen:     map[string]lastSeen{},
-		verified: map[string]string{},
-		stations: map[string]cachedStation{},
+		catalogs:  map[ocpp.Version]*schema.Catalog{ocpp.V16: v16.Catalog(), ocpp.V201: v201.Catalog()},
+		remote:    newRemoteStarts(),
+		reports:   &fullReports{pending: map[string]int{}},
+		refreshQ:  make(chan refreshJob, 20000),
+		seen:      map[string]lastSeen{},
+		verified:  map[string]string{},
+		stations:  map[string]cachedStation{},
+		refreshed: map[string]time.Time{},
 	}
 	s.tables = map[ocpp.Version]map[string]handler{ocpp.V16: s.handlers16(), ocpp.V201: s.handlers201()}
 	return s
@@ -273,6 +294,7 @@ func (s *Service) StationRemoved(ctx context.Context, stationID string) {
 	delete(s.verified, stationID)
 	delete(s.seen, stationID)
 	delete(s.stations, stationID)
+	delete(s.refreshed, stationID)
 	s.mu.Unlock()
 	if c := s.getCaller(); c != nil {
 		c.Disconnect(stationID)

@@ -21,6 +21,7 @@ func (s *Service) boot(ctx context.Context, c *stationCall, b domain.BootInfo) (
 	status := c.Station.RegistrationStatus
 	s.publish(ctx, domain.Event{Kind: domain.EventStationBooted, StationID: b.StationID, Status: string(status), At: b.At})
 	if status == domain.RegistrationAccepted {
+		s.scheduleRefresh(ctx, c.Station.ID, c.Station.FirmwareVersion != b.FirmwareVersion)
 		return status, s.cfg.HeartbeatInterval, nil
 	}
 	return status, s.cfg.BootRetryInterval, nil

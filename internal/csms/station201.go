@@ -27,7 +27,7 @@ func (s *Service) handlers201() map[string]handler {
 		"NotifyCustomerInformation":         s.recordEvent("NotifyCustomerInformation", "requestId", v201.NotifyCustomerInformationResponse{}),
 		"NotifyDisplayMessages":             s.recordEvent("NotifyDisplayMessages", "requestId", v201.NotifyDisplayMessagesResponse{}),
 		"NotifyMonitoringReport":            s.recordEvent("NotifyMonitoringReport", "requestId", v201.NotifyMonitoringReportResponse{}),
-		"NotifyReport":                      s.recordEvent("NotifyReport", "requestId", v201.NotifyReportResponse{}),
+		"NotifyReport":                      s.notifyReport201,
 		"ReportChargingProfiles":            s.recordEvent("ReportChargingProfiles", "chargingLimitSource", v201.ReportChargingProfilesResponse{}),
 		"ReservationStatusUpdate":           s.recordEvent("ReservationStatusUpdate", "reservationUpdateStatus", v201.ReservationStatusUpdateResponse{}),
 		// No smart-charging engine yet: the CSMS declines to compute a schedule for the EV, which

@@ -29,10 +29,16 @@ func (s *Service) Run(ctx context.Context) error {
 		}()
 		defer func() { stop(); <-done }()
 	}
+	refreshDone := make(chan struct{})
+	go func() {
+		defer close(refreshDone)
+		s.runRefresh(ctx)
+	}()
 	s.sweep(ctx)
 	for {
 		select {
 		case <-ctx.Done():
+			<-refreshDone
 			s.flushLastSeen(context.WithoutCancel(ctx))
 			return nil
 		case <-flush.C:

@@ -53,5 +53,7 @@ type Store interface {
 	SessionStore
 	APITokenStore
 	LocationStore
+	ConfigStore
+	LocalListStore
 	Close() error
 }

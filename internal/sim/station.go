@@ -55,6 +55,7 @@ type Station struct {
 	meterEvery   time.Duration // simulated time between periodic readings
 	settings     []string      // values of the version's writable settings, by table index
 	profiles     []*chargingProfile
+	local        localList
 	txSeq        int
 	inoperative  bool // the whole station (1.6 connector 0 / 2.0.1 station-wide)
 	commissioned bool // the CSMS accepted a boot at least once

@@ -277,6 +277,8 @@ var handlers16 = map[string]handler{
 	"SetChargingProfile":   setChargingProfile16,
 	"ClearChargingProfile": clearChargingProfile16,
 	"GetCompositeSchedule": getCompositeSchedule16,
+	"SendLocalList":        sendLocalList16,
+	"GetLocalListVersion":  getLocalListVersion16,
 }
 
 func (p v16proto) handler(action string) handler { return handlers16[action] }

@@ -244,6 +244,8 @@ var handlers201 = map[string]handler{
 	"SetChargingProfile":   setChargingProfile201,
 	"ClearChargingProfile": clearChargingProfile201,
 	"GetCompositeSchedule": getCompositeSchedule201,
+	"SendLocalList":        sendLocalList201,
+	"GetLocalListVersion":  getLocalListVersion201,
 }
 
 func (p v201proto) handler(action string) handler { return handlers201[action] }

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 	tests = append(tests, locationTests...)
 	tests = append(tests, apiTokenTests...)
 	tests = append(tests, nodeTests...)
+	tests = append(tests, remoteOpsTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
