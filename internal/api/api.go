@@ -1,8 +1,8 @@
-// Package api is the REST API under /api/v1 (CONTRACT.md §3): bearer-token authentication, JSON
-// in and out, one error body, cursor-paged lists. Handlers return errors; one adapter renders
-// them. It imports the domain, the credential package, the command table (package commands) and
-// the standard library; it reaches stations only through the Operations interface (implemented
-// by package csms).
+// Package api is the REST API under /api/v1 (CONTRACT.md §3): bearer-token authentication with
+// roles, JSON in and out, one error body, cursor-paged lists. Handlers return errors; one adapter
+// renders them. It imports the domain, the credential, framelog and commands packages,
+// golang.org/x/text (country codes) and the standard library; it reaches stations only through
+// the Operations interface (implemented by package csms).
 package api
 
 import (
