@@ -120,6 +120,7 @@ func TestClusterReapsDeadNode(t *testing.T) {
 	b := c.node("node-b")
 	a.dial("RP-A", "1.6")
 	b.mustDo(http.StatusCreated, "POST", "/api/v1/stations", map[string]any{"id": "RP-GHOST"})
+	b.mustDo(http.StatusCreated, "POST", "/api/v1/stations", map[string]any{"id": "RP-SINGLE"})
 	eventually(t, "RP-A online", func() bool {
 		return b.mustDo(http.StatusOK, "GET", "/api/v1/stations/RP-A", nil)["connected"] == true
 	})
@@ -133,19 +134,28 @@ func TestClusterReapsDeadNode(t *testing.T) {
 	if err := store.ClaimStation(t.Context(), "RP-GHOST", "node-ghost", domain.OCPP16, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// And what a single node left before the database became a cluster's: no node at all.
+	if err := store.SetConnected(t.Context(), "RP-SINGLE", true, domain.OCPP16, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	if code, body := b.do("POST", "/api/v1/stations/RP-GHOST/ocpp/Reset", map[string]any{"type": "Soft"}); code != http.StatusConflict || time.Since(start) > 2*time.Second {
 		t.Fatalf("a command for a dead node's station = %d %v after %v; want 409 at once", code, body, time.Since(start))
 	}
 	deadline := time.Now().Add(15 * time.Second)
-	for a.mustDo(http.StatusOK, "GET", "/api/v1/stations/RP-GHOST", nil)["connected"] == true {
+	for a.mustDo(http.StatusOK, "GET", "/api/v1/stations/RP-GHOST", nil)["connected"] == true ||
+		a.mustDo(http.StatusOK, "GET", "/api/v1/stations/RP-SINGLE", nil)["connected"] == true {
 		if time.Now().After(deadline) {
-			t.Fatal("the dead node's station still counts as connected after 15s")
+			t.Fatal("the dead node's (or the single node's) station still counts as connected after 15s")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if e := events.next(domain.EventStationDisconnected); e.StationID != "RP-GHOST" {
-		t.Fatalf("disconnected event %+v", e)
+	reaped := map[string]bool{}
+	for range 2 {
+		reaped[events.next(domain.EventStationDisconnected).StationID] = true
+	}
+	if !reaped["RP-GHOST"] || !reaped["RP-SINGLE"] {
+		t.Fatalf("disconnected events for %v", reaped)
 	}
 	// A node joining (or restarting) resets nothing of the others'.
 	c.node("node-c")
