@@ -190,3 +190,42 @@ func TestClusterFlags(t *testing.T) {
 		t.Fatalf("cluster settings from the environment: %+v, %v", cfg, err)
 	}
 }
+
+// TestClusterRollingRestart: a node stopped cleanly (SIGTERM) mid-session closes its sockets and
+// releases its stations; the station reconnects to another node and finishes the same session
+// there, recorded once.
+func TestClusterRollingRestart(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.node("node-a"), c.node("node-b")
+	b.mustDo(http.StatusCreated, "POST", "/api/v1/tokens", map[string]any{"uid": "RR-TAG"})
+
+	st := a.dial("RR-1", "1.6")
+	st.MustCall("BootNotification", boot16())
+	r := decode[map[string]any](t, st.MustCall("StartTransaction",
+		map[string]any{"connectorId": 1, "idTag": "RR-TAG", "meterStart": 1000, "timestamp": nowRFC3339()}))
+	tx := r["transactionId"]
+
+	a.stop()
+	select {
+	case <-st.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stopped node kept the station's socket")
+	}
+	if got := b.mustDo(http.StatusOK, "GET", "/api/v1/stations/RR-1", nil); got["connected"] != false {
+		t.Fatalf("after a clean stop the station still counts as connected: %v", got)
+	}
+
+	moved := b.dial("RR-1", "1.6")
+	moved.MustCall("BootNotification", boot16())
+	moved.MustCall("MeterValues", map[string]any{"connectorId": 1, "transactionId": tx, "meterValue": []any{
+		map[string]any{"timestamp": nowRFC3339(), "sampledValue": []any{map[string]any{"value": "3000"}}}}})
+	moved.MustCall("StopTransaction", map[string]any{"transactionId": tx, "meterStop": 5000, "timestamp": nowRFC3339()})
+
+	items := b.mustDo(http.StatusOK, "GET", "/api/v1/sessions?stationId=RR-1", nil)["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("%d sessions, want the one session: %v", len(items), items)
+	}
+	if s := items[0].(map[string]any); s["status"] != "completed" || s["energyWh"] != 4000.0 {
+		t.Fatalf("session after the restart: %v", s)
+	}
+}
