@@ -120,6 +120,7 @@ func TestClusterReapsDeadNode(t *testing.T) {
 	b := c.node("node-b")
 	a.dial("RP-A", "1.6")
 	b.mustDo(http.StatusCreated, "POST", "/api/v1/stations", map[string]any{"id": "RP-GHOST"})
+	b.mustDo(http.StatusCreated, "POST", "/api/v1/stations", map[string]any{"id": "RP-SINGLE"})
 	eventually(t, "RP-A online", func() bool {
 		return b.mustDo(http.StatusOK, "GET", "/api/v1/stations/RP-A", nil)["connected"] == true
 	})
@@ -133,19 +134,28 @@ func TestClusterReapsDeadNode(t *testing.T) {
 	if err := store.ClaimStation(t.Context(), "RP-GHOST", "node-ghost", domain.OCPP16, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// And what a single node left before the database became a cluster's: no node at all.
+	if err := store.SetConnected(t.Context(), "RP-SINGLE", true, domain.OCPP16, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	if code, body := b.do("POST", "/api/v1/stations/RP-GHOST/ocpp/Reset", map[string]any{"type": "Soft"}); code != http.StatusConflict || time.Since(start) > 2*time.Second {
 		t.Fatalf("a command for a dead node's station = %d %v after %v; want 409 at once", code, body, time.Since(start))
 	}
 	deadline := time.Now().Add(15 * time.Second)
-	for a.mustDo(http.StatusOK, "GET", "/api/v1/stations/RP-GHOST", nil)["connected"] == true {
+	for a.mustDo(http.StatusOK, "GET", "/api/v1/stations/RP-GHOST", nil)["connected"] == true ||
+		a.mustDo(http.StatusOK, "GET", "/api/v1/stations/RP-SINGLE", nil)["connected"] == true {
 		if time.Now().After(deadline) {
-			t.Fatal("the dead node's station still counts as connected after 15s")
+			t.Fatal("the dead node's (or the single node's) station still counts as connected after 15s")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if e := events.next(domain.EventStationDisconnected); e.StationID != "RP-GHOST" {
-		t.Fatalf("disconnected event %+v", e)
+	reaped := map[string]bool{}
+	for range 2 {
+		reaped[events.next(domain.EventStationDisconnected).StationID] = true
+	}
+	if !reaped["RP-GHOST"] || !reaped["RP-SINGLE"] {
+		t.Fatalf("disconnected events for %v", reaped)
 	}
 	// A node joining (or restarting) resets nothing of the others'.
 	c.node("node-c")
@@ -178,5 +188,44 @@ func TestClusterFlags(t *testing.T) {
 		}, io.Discard)
 	if err != nil || cfg.Node != "node-7" || cfg.Cluster != "east" || cfg.NodeTTL != 15*time.Second {
 		t.Fatalf("cluster settings from the environment: %+v, %v", cfg, err)
+	}
+}
+
+// TestClusterRollingRestart: a node stopped cleanly (SIGTERM) mid-session closes its sockets and
+// releases its stations; the station reconnects to another node and finishes the same session
+// there, recorded once.
+func TestClusterRollingRestart(t *testing.T) {
+	c := newTestCluster(t)
+	a, b := c.node("node-a"), c.node("node-b")
+	b.mustDo(http.StatusCreated, "POST", "/api/v1/tokens", map[string]any{"uid": "RR-TAG"})
+
+	st := a.dial("RR-1", "1.6")
+	st.MustCall("BootNotification", boot16())
+	r := decode[map[string]any](t, st.MustCall("StartTransaction",
+		map[string]any{"connectorId": 1, "idTag": "RR-TAG", "meterStart": 1000, "timestamp": nowRFC3339()}))
+	tx := r["transactionId"]
+
+	a.stop()
+	select {
+	case <-st.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stopped node kept the station's socket")
+	}
+	if got := b.mustDo(http.StatusOK, "GET", "/api/v1/stations/RR-1", nil); got["connected"] != false {
+		t.Fatalf("after a clean stop the station still counts as connected: %v", got)
+	}
+
+	moved := b.dial("RR-1", "1.6")
+	moved.MustCall("BootNotification", boot16())
+	moved.MustCall("MeterValues", map[string]any{"connectorId": 1, "transactionId": tx, "meterValue": []any{
+		map[string]any{"timestamp": nowRFC3339(), "sampledValue": []any{map[string]any{"value": "3000"}}}}})
+	moved.MustCall("StopTransaction", map[string]any{"transactionId": tx, "meterStop": 5000, "timestamp": nowRFC3339()})
+
+	items := b.mustDo(http.StatusOK, "GET", "/api/v1/sessions?stationId=RR-1", nil)["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("%d sessions, want the one session: %v", len(items), items)
+	}
+	if s := items[0].(map[string]any); s["status"] != "completed" || s["energyWh"] != 4000.0 {
+		t.Fatalf("session after the restart: %v", s)
 	}
 }

@@ -136,7 +136,8 @@ func (s *Service) dropLocal(stationID string) {
 
 // reap marks the stations of dead nodes (no current heartbeat) as disconnected. It runs on
 // the holder of the reaper lease only. A node that cannot see its own heartbeat doubts its view
-// of the cluster and reaps nothing.
+// of the cluster and reaps nothing. Connections recorded without a node (node "", left by a
+// single node before it became a cluster) belong to no live node and are reaped too.
 func (s *Service) reap(ctx context.Context) {
 	nodes, err := s.store.ConnectedNodes(ctx)
 	if err != nil {

@@ -23,7 +23,9 @@ type NodeStore interface {
 	// ReleaseNode marks every station node holds as disconnected (the node restarted or died)
 	// and returns their ids.
 	ReleaseNode(ctx context.Context, node string) ([]string, error)
-	// ConnectedNodes lists the nodes that hold at least one connection, ordered by name.
+	// ConnectedNodes lists the nodes that hold at least one connection, ordered by name. ""
+	// stands for connections recorded without a node (SetConnected, a single node): left over
+	// when a single node becomes a cluster, they belong to no live node.
 	ConnectedNodes(ctx context.Context) ([]string, error)
 }
 

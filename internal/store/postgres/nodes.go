@@ -65,9 +65,10 @@ func (s *Store) ReleaseNode(ctx context.Context, node string) ([]string, error) 
 	return ids, nil
 }
 
-// ConnectedNodes lists the nodes holding at least one connection.
+// ConnectedNodes lists the nodes holding at least one connection ("" for connections a single
+// node recorded).
 func (s *Store) ConnectedNodes(ctx context.Context) ([]string, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT node FROM stations WHERE connected AND node <> '' ORDER BY node`)
+	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT node FROM stations WHERE connected ORDER BY node`)
 	nodes, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connected nodes: %w", err)

@@ -72,12 +72,13 @@ func (s *Store) ReleaseNode(ctx context.Context, node string) ([]string, error) 
 	})
 }
 
-// ConnectedNodes lists the nodes holding at least one connection.
+// ConnectedNodes lists the nodes holding at least one connection ("" for connections a single
+// node recorded).
 func (s *Store) ConnectedNodes(ctx context.Context) ([]string, error) {
 	var nodes []string
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		nodes, err = queryStrings(ctx, tx, `SELECT DISTINCT node FROM stations WHERE connected = 1 AND node <> '' ORDER BY node`)
+		nodes, err = queryStrings(ctx, tx, `SELECT DISTINCT node FROM stations WHERE connected = 1 ORDER BY node`)
 		return err
 	})
 	if err != nil {

@@ -105,6 +105,16 @@ func testReleaseNode(t *testing.T, s domain.Store) {
 	if err != nil || !slices.Equal(nodes, []string{"node-a", "node-b"}) {
 		t.Fatalf("ConnectedNodes = %v, %v; want [node-a node-b]", nodes, err)
 	}
+	// A connection recorded by a single node has no node: "".
+	if err := s.SetConnected(ctx, "C-1", true, domain.OCPP16, at(0)); err != nil {
+		t.Fatal(err)
+	}
+	if nodes, err = s.ConnectedNodes(ctx); err != nil || !slices.Equal(nodes, []string{"", "node-a", "node-b"}) {
+		t.Fatalf("ConnectedNodes with a single node's connection = %q, %v", nodes, err)
+	}
+	if ids, err := s.ReleaseNode(ctx, ""); err != nil || !slices.Equal(ids, []string{"C-1"}) {
+		t.Fatalf(`ReleaseNode("") = %v, %v; want [C-1]`, ids, err)
+	}
 	ids, err := s.ReleaseNode(ctx, "node-a")
 	slices.Sort(ids)
 	if err != nil || !slices.Equal(ids, []string{"A-1", "A-2"}) {
