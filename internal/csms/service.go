@@ -82,6 +82,9 @@ type Service struct {
 	seen     map[string]lastSeen // station → when it was last heard from, and whether that is written
 	verified map[string]string   // station → digest of the last password that passed, to spare argon2 on reconnects
 	stations map[string]cachedStation
+	// connecting holds, per station, the connection record being written (closed when done):
+	// Connected does not wait for it, Disconnected and the next Connected do.
+	connecting map[string]chan struct{}
 }
 
 // cachedStation is a station's identity, registration and password hash as last read, so that
@@ -138,6 +141,8 @@ func New(cfg Config, store domain.Store) *Service {
 		seen:     map[string]lastSeen{},
 		verified: map[string]string{},
 		stations: map[string]cachedStation{},
+
+		connecting: map[string]chan struct{}{},
 	}
 	s.tables = map[ocpp.Version]map[string]handler{ocpp.V16: s.handlers16(), ocpp.V201: s.handlers201()}
 	return s
@@ -213,16 +218,46 @@ func (s *Service) admitUnknown(ctx context.Context, stationID string) error {
 // Connected records that a station is online.
 func (s *Service) Connected(ctx context.Context, stationID string, v ocpp.Version) {
 	now := s.now().UTC()
-	if err := s.store.SetConnected(ctx, stationID, true, string(v), now); err != nil {
-		s.log.ErrorContext(ctx, "csms: record connection", "station", stationID, "err", err)
-	}
+	// The connection record is written without holding up the station: its first frame is
+	// read at once, and the record usually shares a group commit with what that frame
+	// writes (the boot). Writes for one station stay in order: each waits for the one before.
+	done := make(chan struct{})
 	s.mu.Lock()
+	prev := s.connecting[stationID]
+	s.connecting[stationID] = done
 	s.seen[stationID] = lastSeen{at: now, written: true}
 	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectWriteTimeout)
+	go func() {
+		defer cancel()
+		defer func() {
+			s.mu.Lock()
+			if s.connecting[stationID] == done {
+				delete(s.connecting, stationID)
+			}
+			s.mu.Unlock()
+			close(done)
+		}()
+		if prev != nil {
+			<-prev
+		}
+		if err := s.store.SetConnected(ctx, stationID, true, string(v), now); err != nil {
+			s.log.ErrorContext(ctx, "csms: record connection", "station", stationID, "err", err)
+		}
+	}()
 }
 
-// Disconnected records that a station went offline.
+// connectWriteTimeout bounds the background write of a connection record.
+const connectWriteTimeout = 30 * time.Second
+
+// Disconnected records that a station went offline, after its connection record is written.
 func (s *Service) Disconnected(ctx context.Context, stationID string, v ocpp.Version) {
+	s.mu.Lock()
+	pending := s.connecting[stationID]
+	s.mu.Unlock()
+	if pending != nil {
+		<-pending
+	}
 	if err := s.store.SetConnected(context.WithoutCancel(ctx), stationID, false, string(v), s.now().UTC()); err != nil &&
 		!errors.Is(err, domain.ErrNotFound) {
 		s.log.ErrorContext(ctx, "csms: record disconnection", "station", stationID, "err", err)
