@@ -65,6 +65,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	applyMemoryDefaults(getenv, cgroupMemoryMax, log)
 	return serve(ctx, cfg, log, stdout, nil)
 }
 

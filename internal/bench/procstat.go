@@ -71,16 +71,17 @@ func memTotalGiB() float64 {
 }
 
 // goMemory reads from the server's /metrics the Go heap in use (live objects and garbage not yet
-// collected), the goroutine stacks, and the heap goal of the next GC (with GOGC=100 twice the
-// heap that was live after the last one).
-func goMemory(ctx context.Context, addr string) (heap, stack, nextGC int64, err error) {
+// collected), the goroutine stacks, the heap goal of the next GC ((1 + GOGC/100) times the heap
+// that was live after the last one) and GOGC (100 when /metrics does not say).
+func goMemory(ctx context.Context, addr string) (heap, stack, nextGC int64, gogc float64, err error) {
+	gogc = 100
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
@@ -101,7 +102,11 @@ func goMemory(ctx context.Context, addr string) (heap, stack, nextGC int64, err 
 			stack = int64(f)
 		case "go_memstats_next_gc_bytes":
 			nextGC = int64(f)
+		case "go_gc_gogc_percent":
+			if f > 0 {
+				gogc = f
+			}
 		}
 	}
-	return heap, stack, nextGC, sc.Err()
+	return heap, stack, nextGC, gogc, sc.Err()
 }

@@ -41,10 +41,17 @@ type Result struct {
 	SteadyP99Ms     float64 `json:"steadyP99Ms"`
 	MaxCallsPerS    float64 `json:"maxCallsPerS"`
 	MaxDurablePerS  float64 `json:"maxDurableCallsPerS"`
+	// The throughput knee: the stress step with the most durable calls/s, its p99, and why the
+	// ramp stopped there.
+	MaxDurableP99Ms  float64 `json:"maxDurableP99Ms"`
+	MaxDurableStep   int     `json:"maxDurableStep"`
+	SaturationReason string  `json:"saturationReason"`
+	// The latency knee: the last stress step before p99 first passed 20 ms.
 	KneeCallsPerS   float64 `json:"kneeCallsPerS"` // highest rate measured with p99 ≤ 20 ms
 	KneeDurablePerS float64 `json:"kneeDurableCallsPerS"`
 	KneeP99Ms       float64 `json:"kneeP99Ms"`
 	KneeReason      string  `json:"kneeReason"`
+	KillSkipped     bool    `json:"killSkipped,omitempty"`
 
 	ReconnectS    float64 `json:"reconnectS"`
 	KillRecoveryS float64 `json:"killRecoveryS"`
@@ -88,6 +95,7 @@ type StressStep struct {
 	P50Ms       float64 `json:"p50Ms"`
 	P99Ms       float64 `json:"p99Ms"`
 	P999Ms      float64 `json:"p999Ms"`
+	Errors      int64   `json:"errors"`
 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
@@ -165,12 +173,17 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "figure\tvalue\ttarget\t\n")
 	fmt.Fprintf(tw, "connections held\t%d (all connected in %.1f s)\t%d on one process\t%s\n", r.ConnectionsHeld, r.ConnectStormS, r.Stations, yes(r.Targets["connections"]))
 	fmt.Fprintf(tw, "durable calls/s (max)\t%.0f (all calls %.0f/s)\t≥ 5,000\t%s\n", r.MaxDurablePerS, r.MaxCallsPerS, yes(r.Targets["durableCallsPerS"]))
-	fmt.Fprintf(tw, "knee (p99 ≤ 20 ms)\t%.0f calls/s (%.0f durable), p99 %.1f ms; %s\t\t\n", r.KneeCallsPerS, r.KneeDurablePerS, r.KneeP99Ms, r.KneeReason)
+	fmt.Fprintf(tw, "throughput knee\t%.0f durable calls/s at step %d (p99 %.1f ms); stopped: %s\t\t\n", r.MaxDurablePerS, r.MaxDurableStep, r.MaxDurableP99Ms, r.SaturationReason)
+	fmt.Fprintf(tw, "latency knee (p99 ≤ 20 ms)\t%.0f calls/s (%.0f durable), p99 %.1f ms; %s\t\t\n", r.KneeCallsPerS, r.KneeDurablePerS, r.KneeP99Ms, r.KneeReason)
 	fmt.Fprintf(tw, "p99 at the realistic mix\t%.2f ms at %.0f calls/s\t≤ 20 ms\t%s\n", r.SteadyP99Ms, r.SteadyCallsPerS, yes(r.Targets["p99Steady"]))
 	fmt.Fprintf(tw, "server RSS per idle connection\t%.2f KiB (%d → %d KiB; Go heap %.2f, live ≈ %.2f, stacks %.2f KiB)\t≤ 10 KiB\t%s\n",
 		r.RSSPerConnKiB, r.RSSBeforeKiB, r.RSSIdleKiB, r.HeapPerConnKiB, r.LiveHeapPerConnKiB, r.StackPerConnKiB, yes(r.Targets["rssPerConn"]))
 	fmt.Fprintf(tw, "reconnect after mass disconnect\t%.1f s\t≤ 15 s\t%s\n", r.ReconnectS, yes(r.Targets["reconnect"]))
-	fmt.Fprintf(tw, "acked vs found after kill -9\t%d / %d (all back in %.1f s)\tequal\t%s\n", r.Acked, r.Found, r.KillRecoveryS, yes(r.Targets["noLossAfterKill"]))
+	if r.KillSkipped {
+		fmt.Fprintf(tw, "acked vs found after kill -9\tnot measured (--skip-kill)\tequal\t\n")
+	} else {
+		fmt.Fprintf(tw, "acked vs found after kill -9\t%d / %d (all back in %.1f s)\tequal\t%s\n", r.Acked, r.Found, r.KillRecoveryS, yes(r.Targets["noLossAfterKill"]))
+	}
 	fmt.Fprintf(tw, "server CPU idle / steady\t%.1f %% / %.1f %% of a core\t\t\n", r.IdleCPUPct, r.SteadyCPUPct)
 	tw.Flush()
 	_, err := io.WriteString(w, b.String())

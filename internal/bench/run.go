@@ -89,6 +89,7 @@ func (o *Options) defaults() {
 
 const (
 	p99Target      = 20 * time.Millisecond
+	stressP99Limit = 5 * time.Second // the stress ramp stops past this p99 even while throughput rises
 	heartbeatEvery = 60 * time.Second
 	meterEvery     = 30 * time.Second
 	sessionLength  = 45 * time.Minute
@@ -414,7 +415,7 @@ func (c *coordinator) run(ctx context.Context) error {
 	if r.RSSBeforeKiB, err = rssKiB(pid); err != nil {
 		return err
 	}
-	heap0, stack0, goal0, err := goMemory(ctx, c.addr)
+	heap0, stack0, goal0, _, err := goMemory(ctx, c.addr)
 	if err != nil {
 		return err
 	}
@@ -456,9 +457,9 @@ func (c *coordinator) run(ctx context.Context) error {
 	r.IdleCPUPct = 100 * (cpu1 - cpu0) / time.Since(t0).Seconds()
 	r.RSSIdleKiB, _ = rssKiB(pid)
 	r.RSSPerConnKiB = float64(r.RSSIdleKiB-r.RSSBeforeKiB) / float64(o.Stations)
-	if heap1, stack1, goal1, err := goMemory(ctx, c.addr); err == nil {
+	if heap1, stack1, goal1, gogc, err := goMemory(ctx, c.addr); err == nil {
 		r.HeapPerConnKiB = float64(heap1-heap0) / 1024 / float64(o.Stations)
-		r.LiveHeapPerConnKiB = float64(goal1-goal0) / 2 / 1024 / float64(o.Stations)
+		r.LiveHeapPerConnKiB = float64(goal1-goal0) / (1 + gogc/100) / 1024 / float64(o.Stations)
 		r.StackPerConnKiB = float64(stack1-stack0) / 1024 / float64(o.Stations)
 	}
 	if _, err := c.phase("idle"); err != nil {
@@ -523,6 +524,7 @@ func (c *coordinator) run(ctx context.Context) error {
 			return err
 		}
 	}
+	r.KillSkipped = o.SkipKill
 	r.finish()
 	return nil
 }
@@ -532,6 +534,10 @@ func (c *coordinator) warmup() time.Duration {
 	return time.Duration(float64(meterEvery)/c.o.TimeScale) + 2*c.o.Settle
 }
 
+// stress ramps extra durable load on top of the mix, ×1.5 per step, and finds two knees: the
+// latency knee (the last step with p99 ≤ 20 ms) and the throughput knee (where durable calls/s
+// stop growing with the offered rate). It keeps ramping past the latency knee until throughput
+// saturates, a step has errors, p99 passes stressP99Limit, or the steps run out.
 func (c *coordinator) stress(ctx context.Context) error {
 	o, r := c.o, c.res
 	rate := o.StressStart
@@ -554,27 +560,39 @@ func (c *coordinator) stress(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s := StressStep{Step: step, ExtraRate: rate, CallsPerS: p.CallsPerS, DurablePerS: p.DurablePerS, P50Ms: p.P50Ms, P99Ms: p.P99Ms, P999Ms: p.P999Ms}
+		s := StressStep{Step: step, ExtraRate: rate, CallsPerS: p.CallsPerS, DurablePerS: p.DurablePerS, P50Ms: p.P50Ms, P99Ms: p.P99Ms, P999Ms: p.P999Ms, Errors: p.Errors}
 		r.Stress = append(r.Stress, s)
-		c.logf("stress step %d: +%.0f/s asked, %.0f calls/s (%.0f durable), p99 %.2f ms", step, rate, p.CallsPerS, p.DurablePerS, p.P99Ms)
-		r.MaxDurablePerS = max(r.MaxDurablePerS, p.DurablePerS)
+		c.logf("stress step %d: +%.0f/s asked, %.0f calls/s (%.0f durable), p99 %.2f ms, %d errors", step, rate, p.CallsPerS, p.DurablePerS, p.P99Ms, p.Errors)
+		if p.DurablePerS > r.MaxDurablePerS {
+			r.MaxDurablePerS, r.MaxDurableP99Ms, r.MaxDurableStep = p.DurablePerS, p.P99Ms, step
+		}
 		r.MaxCallsPerS = max(r.MaxCallsPerS, p.CallsPerS)
-		if p.P99Ms <= float64(p99Target)/1e6 {
-			r.KneeCallsPerS, r.KneeDurablePerS, r.KneeP99Ms = p.CallsPerS, p.DurablePerS, p.P99Ms
+		if r.KneeReason == "" {
+			if p.P99Ms <= float64(p99Target)/1e6 {
+				r.KneeCallsPerS, r.KneeDurablePerS, r.KneeP99Ms = p.CallsPerS, p.DurablePerS, p.P99Ms
+			} else {
+				r.KneeReason = fmt.Sprintf("p99 %.1f ms > 20 ms at step %d", p.P99Ms, step)
+			}
 		}
-		if p.P99Ms > float64(p99Target)/1e6 {
-			r.KneeReason = fmt.Sprintf("p99 %.1f ms > 20 ms at step %d", p.P99Ms, step)
-			break
+		switch {
+		case p.Errors > 0:
+			r.SaturationReason = fmt.Sprintf("%d errors at step %d", p.Errors, step)
+		case prev > 0 && p.DurablePerS < prev*1.05:
+			r.SaturationReason = fmt.Sprintf("durable calls/s stopped rising at step %d (%.0f/s after %.0f/s)", step, p.DurablePerS, prev)
+		case p.P99Ms > float64(stressP99Limit)/1e6:
+			r.SaturationReason = fmt.Sprintf("p99 %.0f ms > %s at step %d", p.P99Ms, stressP99Limit, step)
 		}
-		if prev > 0 && p.DurablePerS < prev*1.05 {
-			r.KneeReason = fmt.Sprintf("throughput stopped rising at step %d", step)
+		if r.SaturationReason != "" {
 			break
 		}
 		prev = p.DurablePerS
 		rate *= 1.5
 	}
 	if r.KneeReason == "" {
-		r.KneeReason = "not reached within the steps"
+		r.KneeReason = "p99 stayed ≤ 20 ms at every step"
+	}
+	if r.SaturationReason == "" {
+		r.SaturationReason = "still rising at the last step (more --stress-steps)"
 	}
 	return c.all(same("stress 0"), nil)
 }

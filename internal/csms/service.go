@@ -102,6 +102,9 @@ type Service struct {
 	stations map[string]cachedStation
 	// refreshed: when each station's configuration was last read after a boot
 	refreshed map[string]time.Time
+	// connecting holds, per station, the connection record being written (closed when done):
+	// Connected does not wait for it, Disconnected and the next Connected do.
+	connecting map[string]chan struct{}
 }
 
 // cachedStation is a station's identity, registration and password hash as last read, so that
@@ -170,6 +173,8 @@ func New(cfg Config, store domain.Store) *Service {
 		verified:  map[string]string{},
 		stations:  map[string]cachedStation{},
 		refreshed: map[string]time.Time{},
+
+		connecting: map[string]chan struct{}{},
 	}
 	s.tables = map[ocpp.Version]map[string]handler{ocpp.V16: s.handlers16(), ocpp.V201: s.handlers201()}
 	return s
@@ -245,24 +250,58 @@ func (s *Service) admitUnknown(ctx context.Context, stationID string) error {
 // Connected records that a station is online.
 func (s *Service) Connected(ctx context.Context, stationID string, v ocpp.Version) {
 	now := s.now().UTC()
-	var err error
-	if s.clustered() {
-		err = s.store.ClaimStation(ctx, stationID, s.cfg.Cluster.Node, string(v), now)
-	} else {
-		err = s.store.SetConnected(ctx, stationID, true, string(v), now)
-	}
-	if err != nil {
-		s.log.ErrorContext(ctx, "csms: record connection", "station", stationID, "err", err)
-	}
+	// The connection record is written without holding up the station: its first frame is
+	// read at once, and the record usually shares a group commit with what that frame
+	// writes (the boot). Writes for one station stay in order: each waits for the one before.
+	// The event follows the write, so that in a cluster the node the station left finds the
+	// new holder in the store when it hears of it.
+	done := make(chan struct{})
 	s.mu.Lock()
+	prev := s.connecting[stationID]
+	s.connecting[stationID] = done
 	s.seen[stationID] = lastSeen{at: now, written: true}
 	s.mu.Unlock()
-	s.publish(ctx, domain.Event{Kind: domain.EventStationConnected, StationID: stationID, At: now})
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectWriteTimeout)
+	go func() {
+		defer cancel()
+		defer func() {
+			s.mu.Lock()
+			if s.connecting[stationID] == done {
+				delete(s.connecting, stationID)
+			}
+			s.mu.Unlock()
+			close(done)
+		}()
+		if prev != nil {
+			<-prev
+		}
+		var err error
+		if s.clustered() {
+			err = s.store.ClaimStation(wctx, stationID, s.cfg.Cluster.Node, string(v), now)
+		} else {
+			err = s.store.SetConnected(wctx, stationID, true, string(v), now)
+		}
+		if err != nil {
+			s.log.ErrorContext(wctx, "csms: record connection", "station", stationID, "err", err)
+			return
+		}
+		s.publish(wctx, domain.Event{Kind: domain.EventStationConnected, StationID: stationID, At: now})
+	}()
 }
 
-// Disconnected records that a station went offline. In a cluster, the end of a connection the
-// station had already left for another node changes nothing and is not announced.
+// connectWriteTimeout bounds the background write of a connection record.
+const connectWriteTimeout = 30 * time.Second
+
+// Disconnected records that a station went offline, after its connection record is written.
+// In a cluster, the end of a connection the station had already left for another node changes
+// nothing and is not announced.
 func (s *Service) Disconnected(ctx context.Context, stationID string, v ocpp.Version) {
+	s.mu.Lock()
+	pending := s.connecting[stationID]
+	s.mu.Unlock()
+	if pending != nil {
+		<-pending
+	}
 	wctx := context.WithoutCancel(ctx)
 	released := true
 	var err error

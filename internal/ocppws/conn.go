@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 
 	"github.com/opencpo/opencpo/internal/domain"
 	"github.com/opencpo/opencpo/internal/ocpp"
@@ -22,14 +22,17 @@ import (
 // conn is one station connection. Its reader goroutine (conn.read) is the only long-lived
 // goroutine it has; everything else is state guarded by mu or atomics.
 type conn struct {
-	s       *Server
-	id      string
-	v       ocpp.Version
-	ws      *websocket.Conn
-	netConn net.Conn // the socket under ws, for a forced close
+	s   *Server
+	id  string
+	v   ocpp.Version
+	ws  *websocket.Conn
+	wmu sync.Mutex // one data frame write at a time (the library allows one writer)
 
 	lastSeen atomic.Int64 // Server.mono() of the last frame, ping or pong from the station
-	pinging  atomic.Bool  // a keep-alive ping is waiting for its pong
+	// pingSent is the Server.mono() of the keep-alive ping waiting for its pong (0: none),
+	// pingDue the time by which the pong (or any other sign of life) must have arrived.
+	pingSent atomic.Int64
+	pingDue  atomic.Int64
 
 	// done is closed when the connection stops being usable for calls: replaced, being closed,
 	// or its reader ended. lifeDone is closed after its final Handler callback.
@@ -59,6 +62,27 @@ type reply struct {
 // touch records activity from the station.
 func (c *conn) touch() { c.lastSeen.Store(int64(c.s.mono())) }
 
+// onPing answers a ping from the station (run by the reader, inside ReadMessage).
+func (c *conn) onPing(data string) error {
+	c.touch()
+	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout))
+	if err == nil || errors.Is(err, websocket.ErrCloseSent) || isTimeout(err) {
+		return nil // closing anyway, or a slow peer: the keep-alive decides
+	}
+	return err
+}
+
+// onPong records the answer to a keep-alive ping (run by the reader, inside ReadMessage).
+func (c *conn) onPong(string) error {
+	c.touch()
+	return nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 func (c *conn) isDone() bool {
 	select {
 	case <-c.done:
@@ -85,7 +109,7 @@ func (c *conn) markDone() {
 // close takes the connection out of service and closes the socket with a close handshake in a
 // goroutine of its own (the handshake needs the reader to receive the peer's close frame and
 // may take seconds with a dead peer).
-func (c *conn) close(code websocket.StatusCode, reason string) {
+func (c *conn) close(code int, reason string) {
 	c.markDone()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -96,15 +120,29 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.s.wg.Add(1)
 	go func() {
 		defer c.s.wg.Done()
-		_ = c.ws.Close(code, reason)
+		c.closeHandshake(code, reason)
 	}()
+}
+
+// closeHandshake sends a close frame and waits until the reader has seen the peer's answer and
+// the connection's life is over, at most closeTimeout; then it closes the socket.
+func (c *conn) closeHandshake(code int, reason string) {
+	defer c.ws.Close()
+	msg := websocket.FormatCloseMessage(code, reason)
+	if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeTimeout)); err != nil {
+		return
+	}
+	t := time.NewTimer(closeTimeout)
+	defer t.Stop()
+	select {
+	case <-c.lifeDone:
+	case <-t.C:
+	}
 }
 
 // abort closes the socket at once, unblocking every reader and writer.
 func (c *conn) abort() {
-	if c.netConn != nil {
-		_ = c.netConn.Close()
-	}
+	_ = c.ws.Close()
 }
 
 // logAt writes a record about this connection. The station attribute is added per record rather
@@ -138,9 +176,7 @@ func (c *conn) finish() {
 // throughput (BenchmarkInboundCallParallel). There is still exactly one reader per connection
 // at any time; the wg count taken in ServeHTTP passes from one to the next.
 func (c *conn) read() {
-	// Background: ending a read through its context would drop the socket without a close
-	// frame; connections are ended with Close instead.
-	_, data, err := c.ws.Read(context.Background())
+	_, data, err := c.ws.ReadMessage()
 	if err != nil {
 		c.s.end(c, err)
 		return
@@ -239,19 +275,22 @@ func (c *conn) handleReply(f ocpp.Frame) {
 	p.reply <- r
 }
 
-// write sends one frame. A write that takes longer than writeTimeout drops the connection (a
-// timer rather than a context with a deadline: the library keeps the last write's context, which
-// would cost every idle connection a few hundred bytes). A failed write leaves the socket closed,
-// which ends the reader; the caller needs no further action.
+// write sends one frame. A write that takes longer than writeTimeout fails. A failed write
+// closes the socket (the library cannot write on it any more), which ends the reader; the caller
+// needs no further action.
 func (c *conn) write(frame []byte) error {
+	c.wmu.Lock()
 	if o := c.s.cfg.Frames; o != nil {
-		o.Frame(c.id, true, frame)
+		o.Frame(c.id, true, frame) // under the write lock: the log's order is the wire's
 	}
-	t := time.AfterFunc(writeTimeout, func() { _ = c.ws.CloseNow() })
-	err := c.ws.Write(context.Background(), websocket.MessageText, frame)
-	t.Stop()
+	err := c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err == nil {
+		err = c.ws.WriteMessage(websocket.TextMessage, frame)
+	}
+	c.wmu.Unlock()
 	if err != nil {
 		c.logAt(slog.LevelDebug, "write failed", "err", err)
+		_ = c.ws.Close()
 	}
 	return err
 }
@@ -407,10 +446,12 @@ func closeReason(err error) string {
 	switch {
 	case err == nil:
 		return ""
-	case websocket.CloseStatus(err) != -1:
-		return fmt.Sprintf("close frame %d", websocket.CloseStatus(err))
-	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case websocket.IsCloseError(err, websocket.CloseAbnormalClosure), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		return "connection closed"
+	}
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return fmt.Sprintf("close frame %d", ce.Code)
 	}
 	return err.Error()
 }

@@ -1,9 +1,10 @@
 package ocppws
 
 import (
-	"context"
 	"log/slog"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // Keep-alive: one goroutine per Server looks at every connection a few times per PingInterval.
@@ -11,8 +12,9 @@ import (
 // gets a WebSocket ping; if neither the pong nor anything else arrives before the connection has
 // been silent for PongTimeout, it is closed as dead. Busy connections are never pinged.
 //
-// The library's Ping blocks until the pong, so each ping in flight has a short-lived goroutine
-// (at most maxPingsInFlight at once); an idle connection costs no goroutine of its own.
+// Writing a ping may block on a peer that takes nothing, so each ping is written by a
+// short-lived goroutine (at most maxPingsInFlight at once); the pong is noticed by the reader
+// (conn.onPong) and checked on a later tick. An idle connection costs no goroutine of its own.
 
 // startKeepaliveLocked starts the keep-alive goroutine once. s.mu must be held, !s.closing.
 func (s *Server) startKeepaliveLocked() {
@@ -49,45 +51,52 @@ func (s *Server) keepaliveLoop() {
 	}
 }
 
-// check pings c if it has been silent for PingInterval.
+// check pings c if it has been silent for PingInterval, and closes it if a ping has gone
+// unanswered past its due time. Only the keep-alive goroutine calls it.
 func (s *Server) check(c *conn, now time.Duration) {
-	silent := now - time.Duration(c.lastSeen.Load())
-	if silent < s.cfg.PingInterval || c.isDone() || !c.pinging.CompareAndSwap(false, true) {
+	if c.isDone() {
+		return
+	}
+	last := time.Duration(c.lastSeen.Load())
+	if sent := time.Duration(c.pingSent.Load()); sent != 0 {
+		due := time.Duration(c.pingDue.Load())
+		switch {
+		case last >= sent:
+			c.pingSent.Store(0) // the pong, or anything else, came back
+		case now >= due:
+			c.logAt(slog.LevelInfo, "closing dead connection: no pong", "waited", (due - sent).String())
+			// No close handshake with a peer that does not answer: drop the socket, the
+			// reader ends and reports the disconnection.
+			_ = c.ws.Close()
+			return
+		default:
+			return // waiting for the pong
+		}
+	}
+	silent := now - last
+	if silent < s.cfg.PingInterval {
 		return
 	}
 	select {
 	case s.pingSlots <- struct{}{}:
 	default:
-		c.pinging.Store(false) // too many pings in flight: next tick
-		return
+		return // too many pings being written: next tick
 	}
 	// The pong may take until the connection has been silent for PongTimeout, but at least half
 	// a ping interval, so that a late tick or a short PongTimeout cannot condemn a live peer.
 	wait := max(s.cfg.PongTimeout-silent, s.cfg.PingInterval/2)
+	sent := max(now, 1)
+	c.pingDue.Store(int64(sent + wait))
+	c.pingSent.Store(int64(sent))
 	s.wg.Add(1) // the keep-alive goroutine holds a count: no race with Shutdown's Wait
 	go s.ping(c, wait)
 }
 
+// ping writes one ping frame. Writing may block on a peer that takes nothing, so it has its own
+// short-lived goroutine; a failed write needs no action, since an unanswered ping closes the
+// connection when it is due.
 func (s *Server) ping(c *conn, wait time.Duration) {
 	defer s.wg.Done()
 	defer func() { <-s.pingSlots }()
-	defer c.pinging.Store(false)
-
-	ctx, cancel := context.WithTimeout(s.ctx, wait)
-	defer cancel()
-	err := c.ws.Ping(ctx)
-	if err == nil {
-		c.touch()
-		return
-	}
-	if s.ctx.Err() != nil || c.isDone() {
-		return // shutting down, or the connection is being closed anyway
-	}
-	if silent := s.mono() - time.Duration(c.lastSeen.Load()); silent < s.cfg.PongTimeout {
-		return // the station spoke meanwhile (its pong may be queued behind a long frame)
-	}
-	c.logAt(slog.LevelInfo, "closing dead connection: no pong", "waited", wait.String())
-	// No close handshake with a peer that does not answer: drop the socket, the reader ends
-	// and reports the disconnection.
-	_ = c.ws.CloseNow()
+	_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(wait))
 }
