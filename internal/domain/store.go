@@ -50,5 +50,8 @@ type Store interface {
 	AuditStore
 	TokenStore
 	SessionStore
+	ReservationStore
+	LogStore
+	SecretStore
 	Close() error
 }
