@@ -31,6 +31,8 @@ type serveConfig struct {
 	LogLevel          string
 	LogFormat         string
 	sweepEvery        time.Duration // tests shorten the stale-session sweep
+	DataDir           string        // uploaded files; "" picks a default (see dataDir)
+	PublicURL         string
 }
 
 // envFlags binds flags to environment variables: the environment gives the default, a flag given
@@ -107,6 +109,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	e.duration(&c.SessionTimeout, "session-timeout", "OPENCPO_SESSION_TIMEOUT", 24*time.Hour, "close and flag active sessions with no news for this long")
 	e.str(&c.LogLevel, "log-level", "OPENCPO_LOG_LEVEL", d.LogLevel, "log level: debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "OPENCPO_LOG_FORMAT", "text", "log format: text or json")
+	e.str(&c.DataDir, "data-dir", "OPENCPO_DATA_DIR", "", "directory for files stations upload (default: opencpo-files next to the SQLite file, or in the temporary directory with PostgreSQL)")
+	e.str(&c.PublicURL, "public-url", "OPENCPO_PUBLIC_URL", "", "base URL stations reach this server at, for upload URLs (default: the address each API call came to)")
 	if extra != nil {
 		extra(fs)
 	}

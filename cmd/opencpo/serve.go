@@ -101,11 +101,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	} else {
 		log.Warn("no --api-token given: the REST API refuses every call")
 	}
-	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Log: log}, store, central)
+	box, err := newUploadBox(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	central.UseUploads(box)
+	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Log: log, PublicURL: cfg.PublicURL, LogFiles: box}, store, central)
 
 	mux := http.NewServeMux()
 	mux.Handle("/ocpp/{stationId}", ws)
 	mux.Handle("/api/v1/", rest.Handler())
+	box.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")

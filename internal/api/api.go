@@ -28,6 +28,7 @@ type Operations interface {
 	StartSession(ctx context.Context, actor, stationID string, evseID int, idToken string) (domain.RemoteStart, error)
 	// StopSession asks a station to stop an active session and returns its answer.
 	StopSession(ctx context.Context, actor string, sessionID int64) (string, error)
+	FieldOperations
 }
 
 // Config holds what the API is started with.
@@ -36,6 +37,11 @@ type Config struct {
 	BootstrapTokenDigest string
 	// CallTimeout is the default wait for a station's answer to a raw OCPP call.
 	CallTimeout time.Duration
+	// PublicURL is the server's base URL as stations reach it (upload URLs); "" takes the
+	// address each API call came to.
+	PublicURL string
+	// LogFiles opens uploaded log files; nil when uploads are not configured.
+	LogFiles LogFiles
 	Now         func() time.Time
 	Log         *slog.Logger
 }

@@ -34,6 +34,15 @@ func (s *Server) routeTable() []route {
 
 		{"GET", "/api/v1/audit", s.listAudit},
 
+		{"POST", "/api/v1/reservations", s.createReservation},
+		{"GET", "/api/v1/reservations", s.listReservations},
+		{"GET", "/api/v1/reservations/{id}", s.getReservation},
+		{"DELETE", "/api/v1/reservations/{id}", s.cancelReservation},
+		{"POST", "/api/v1/stations/{id}/logs", s.requestLog},
+		{"GET", "/api/v1/stations/{id}/logs", s.listLogRequests},
+		{"GET", "/api/v1/logs/{id}", s.getLogRequest},
+		{"GET", "/api/v1/logs/{id}/file", s.downloadLog},
+
 		{"GET", "/api/v1/openapi.json", s.openAPI},
 	}
 }

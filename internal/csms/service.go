@@ -82,6 +82,7 @@ type Service struct {
 	seen     map[string]lastSeen // station → when it was last heard from, and whether that is written
 	verified map[string]string   // station → digest of the last password that passed, to spare argon2 on reconnects
 	stations map[string]cachedStation
+	uploads  UploadURLs // signs log upload URLs; nil: log requests are refused
 }
 
 // cachedStation is a station's identity, registration and password hash as last read, so that

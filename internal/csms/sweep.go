@@ -34,6 +34,7 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 func (s *Service) sweep(ctx context.Context) {
+	s.sweepFieldOps(ctx)
 	if _, err := s.CloseStaleSessions(ctx); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "csms: stale session sweep", "err", err)
 	}
