@@ -42,8 +42,8 @@ type Config struct {
 	PublicURL string
 	// LogFiles opens uploaded log files; nil when uploads are not configured.
 	LogFiles LogFiles
-	Now         func() time.Time
-	Log         *slog.Logger
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // Server serves the REST API.
