@@ -182,3 +182,136 @@ func (l LogRequest) ValidateNew() error {
 	}
 	return nil
 }
+
+// CampaignStatus is where a firmware campaign stands.
+type CampaignStatus string
+
+const (
+	CampaignScheduled CampaignStatus = "scheduled" // waiting for its start time
+	CampaignRunning   CampaignStatus = "running"
+	CampaignHalted    CampaignStatus = "halted" // a wave failed too often; resume or cancel
+	CampaignCancelled CampaignStatus = "cancelled"
+	CampaignCompleted CampaignStatus = "completed"
+)
+
+// Per-station states of a campaign. While the station works on it, Status is "updating" and
+// StationStatus holds its latest FirmwareStatusNotification.
+const (
+	TargetPending   = "pending"   // not sent yet (a later wave)
+	TargetUpdating  = "updating"  // UpdateFirmware accepted; following its notifications
+	TargetInstalled = "installed" // the station reported Installed
+	TargetFailed    = "failed"    // refused, unreachable, a failure status, or no news in time
+	TargetCancelled = "cancelled" // the campaign was cancelled before it was sent
+)
+
+// Campaign rolls one firmware out to chosen stations in waves.
+type Campaign struct {
+	ID          int64
+	Name        string
+	FirmwareURL string
+	// Signed sends SignedUpdateFirmware to OCPP 1.6 stations (security whitepaper) with the
+	// certificate and signature; 2.0.1 always sends UpdateFirmware, with them when given.
+	Signed             bool
+	SigningCertificate string
+	Signature          string
+	StartAt            time.Time
+	// Waves are cumulative percentages of the stations, ending at 100 (e.g. 1, 10, 100).
+	Waves []int
+	// FailureThreshold halts the campaign when a finished wave's share of failed stations is
+	// above it (0..1).
+	FailureThreshold float64
+	// StationTimeout fails a station that has not reported Installed this long after it was sent.
+	StationTimeout time.Duration
+	Status         CampaignStatus
+	Wave           int    // the wave under way (0-based)
+	Reason         string // why it halted
+	Actor          string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Targets        []CampaignTarget // by wave, then station id
+}
+
+// CampaignTarget is one station of a campaign. Its ID is the OCPP requestId of the update.
+type CampaignTarget struct {
+	ID            int64
+	CampaignID    int64
+	StationID     string
+	Wave          int
+	Status        string
+	StationStatus string
+	Error         string
+	SentAt        time.Time
+	UpdatedAt     time.Time
+}
+
+// Done reports whether the target has reached an end state.
+func (t CampaignTarget) Done() bool {
+	return t.Status == TargetInstalled || t.Status == TargetFailed || t.Status == TargetCancelled
+}
+
+// CampaignStore keeps firmware campaigns and their stations.
+type CampaignStore interface {
+	// CreateCampaign stores a campaign with its targets; ErrNotFound if a station is unknown.
+	CreateCampaign(ctx context.Context, c Campaign) (Campaign, error)
+	// Campaign returns a campaign with its targets.
+	Campaign(ctx context.Context, id int64) (Campaign, error)
+	// Campaigns lists campaigns newest first, without targets.
+	Campaigns(ctx context.Context, p Page) ([]Campaign, string, error)
+	// ActiveCampaigns lists scheduled and running campaigns (with targets), oldest first.
+	ActiveCampaigns(ctx context.Context) ([]Campaign, error)
+	// SetCampaignState moves a campaign to status (and wave, reason) when it is in one of
+	// from; ErrConflict otherwise. Cancelling also cancels its pending targets.
+	SetCampaignState(ctx context.Context, id int64, from []CampaignStatus, to CampaignStatus, wave int, reason string) (Campaign, error)
+	// UpdateTarget writes a target's status, station status, error and sent time.
+	UpdateTarget(ctx context.Context, t CampaignTarget) error
+	// CampaignTarget returns one target; ErrNotFound if absent.
+	CampaignTarget(ctx context.Context, id int64) (CampaignTarget, error)
+	// UpdatingTarget returns the newest target of a station that is updating; ErrNotFound if none.
+	UpdatingTarget(ctx context.Context, stationID string) (CampaignTarget, error)
+}
+
+// Valid reports whether s is a known campaign status.
+func (s CampaignStatus) Valid() bool {
+	switch s {
+	case CampaignScheduled, CampaignRunning, CampaignHalted, CampaignCancelled, CampaignCompleted:
+		return true
+	}
+	return false
+}
+
+// ValidTargetStatus reports whether s is a known per-station campaign state.
+func ValidTargetStatus(s string) bool {
+	switch s {
+	case TargetPending, TargetUpdating, TargetInstalled, TargetFailed, TargetCancelled:
+		return true
+	}
+	return false
+}
+
+// ValidateNew checks a campaign about to be stored.
+func (c Campaign) ValidateNew() error {
+	switch {
+	case c.FirmwareURL == "":
+		return Errorf(ErrInvalid, "the firmware URL is empty")
+	case c.StartAt.IsZero():
+		return Errorf(ErrInvalid, "the campaign has no start time")
+	case len(c.Waves) == 0 || c.Waves[len(c.Waves)-1] != 100:
+		return Errorf(ErrInvalid, "waves must be cumulative percentages ending at 100")
+	case c.FailureThreshold < 0 || c.FailureThreshold > 1:
+		return Errorf(ErrInvalid, "the failure threshold must be between 0 and 1")
+	case c.StationTimeout <= 0:
+		return Errorf(ErrInvalid, "the station timeout must be positive")
+	case !c.Status.Valid():
+		return Errorf(ErrInvalid, "campaign status %q is unknown", c.Status)
+	case len(c.Targets) == 0:
+		return Errorf(ErrInvalid, "the campaign has no stations")
+	}
+	prev := 0
+	for _, w := range c.Waves {
+		if w <= prev || w > 100 {
+			return Errorf(ErrInvalid, "waves must be increasing percentages from 1 to 100")
+		}
+		prev = w
+	}
+	return nil
+}

@@ -53,5 +53,6 @@ type Store interface {
 	ReservationStore
 	LogStore
 	SecretStore
+	CampaignStore
 	Close() error
 }

@@ -45,3 +45,39 @@ CREATE TABLE server_secrets (
     name  text COLLATE "C" NOT NULL PRIMARY KEY,
     value bytea NOT NULL
 );
+
+CREATE TABLE firmware_campaigns (
+    id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name                text             NOT NULL DEFAULT '',
+    firmware_url        text             NOT NULL,
+    signed              boolean          NOT NULL DEFAULT false,
+    signing_certificate text             NOT NULL DEFAULT '',
+    signature           text             NOT NULL DEFAULT '',
+    start_at            timestamptz      NOT NULL,
+    waves               jsonb            NOT NULL,
+    failure_threshold   double precision NOT NULL,
+    station_timeout_ms  bigint           NOT NULL,
+    status              text             NOT NULL CHECK (status IN ('scheduled', 'running', 'halted', 'cancelled', 'completed')),
+    wave                integer          NOT NULL DEFAULT 0,
+    reason              text             NOT NULL DEFAULT '',
+    actor               text             NOT NULL DEFAULT '',
+    created_at          timestamptz      NOT NULL,
+    updated_at          timestamptz      NOT NULL
+);
+
+CREATE INDEX firmware_campaigns_active ON firmware_campaigns (id) WHERE status IN ('scheduled', 'running');
+
+CREATE TABLE campaign_targets (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    campaign_id    bigint           NOT NULL REFERENCES firmware_campaigns (id) ON DELETE CASCADE,
+    station_id     text COLLATE "C" NOT NULL REFERENCES stations (id) ON DELETE CASCADE,
+    wave           integer          NOT NULL,
+    status         text             NOT NULL CHECK (status IN ('pending', 'updating', 'installed', 'failed', 'cancelled')),
+    station_status text             NOT NULL DEFAULT '',
+    error          text             NOT NULL DEFAULT '',
+    sent_at        timestamptz,
+    updated_at     timestamptz      NOT NULL,
+    UNIQUE (campaign_id, station_id)
+);
+
+CREATE INDEX campaign_targets_updating ON campaign_targets (station_id, id) WHERE status = 'updating';

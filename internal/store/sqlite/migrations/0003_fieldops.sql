@@ -46,3 +46,41 @@ CREATE TABLE server_secrets (
     name  TEXT NOT NULL PRIMARY KEY,
     value BLOB NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- Firmware campaigns. waves is a JSON array of cumulative percentages.
+CREATE TABLE firmware_campaigns (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    name                TEXT    NOT NULL DEFAULT '',
+    firmware_url        TEXT    NOT NULL,
+    signed              INTEGER NOT NULL DEFAULT 0 CHECK (signed IN (0, 1)),
+    signing_certificate TEXT    NOT NULL DEFAULT '',
+    signature           TEXT    NOT NULL DEFAULT '',
+    start_at            TEXT    NOT NULL,
+    waves               TEXT    NOT NULL,
+    failure_threshold   REAL    NOT NULL,
+    station_timeout_ms  INTEGER NOT NULL,
+    status              TEXT    NOT NULL CHECK (status IN ('scheduled', 'running', 'halted', 'cancelled', 'completed')),
+    wave                INTEGER NOT NULL DEFAULT 0,
+    reason              TEXT    NOT NULL DEFAULT '',
+    actor               TEXT    NOT NULL DEFAULT '',
+    created_at          TEXT    NOT NULL,
+    updated_at          TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX firmware_campaigns_active ON firmware_campaigns (id) WHERE status IN ('scheduled', 'running');
+
+-- One row per station of a campaign; its id is the OCPP requestId of the update.
+CREATE TABLE campaign_targets (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    campaign_id    INTEGER NOT NULL REFERENCES firmware_campaigns (id) ON DELETE CASCADE,
+    station_id     TEXT    NOT NULL REFERENCES stations (id) ON DELETE CASCADE,
+    wave           INTEGER NOT NULL,
+    status         TEXT    NOT NULL CHECK (status IN ('pending', 'updating', 'installed', 'failed', 'cancelled')),
+    station_status TEXT    NOT NULL DEFAULT '',
+    error          TEXT    NOT NULL DEFAULT '',
+    sent_at        TEXT,
+    updated_at     TEXT    NOT NULL,
+    UNIQUE (campaign_id, station_id)
+) STRICT;
+
+CREATE INDEX campaign_targets_updating ON campaign_targets (station_id, id) WHERE status = 'updating';
