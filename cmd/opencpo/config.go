@@ -32,6 +32,7 @@ type serveConfig struct {
 	LogFormat         string
 	sweepEvery        time.Duration // tests shorten the stale-session sweep
 	DataDir           string        // uploaded files; "" picks a default (see dataDir)
+	campaignEvery     time.Duration // tests speed up the firmware campaign runner
 	PublicURL         string
 }
 

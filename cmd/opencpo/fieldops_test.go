@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,13 +19,16 @@ import (
 
 // runSim runs a simulated station against ts until the test ends and waits for its boot to be
 // accepted.
-func runSim(t *testing.T, ts *testServer, id, version string, evses int) *sim.Station {
+func runSim(t *testing.T, ts *testServer, id, version string, evses int, mutate ...func(*sim.StationConfig)) *sim.Station {
 	t.Helper()
 	cfg := sim.StationConfig{ID: id, Version: ocpp.Version(version), URL: ts.wsURL() + "/ocpp", TimeScale: 600,
 		Behavior: sim.Behavior{ArrivalsPerDay: -1, MeanStay: 100 * time.Hour}, ReconnectMin: 20 * time.Millisecond,
-		ReconnectMax: 100 * time.Millisecond, Tokens: []string{"TAG-OTHER"}}
+		ReconnectMax: 100 * time.Millisecond, Tokens: []string{"TAG-OTHER"}, Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	for range evses {
 		cfg.EVSEs = append(cfg.EVSEs, sim.EVSE{MaxPowerW: 22000})
+	}
+	for _, m := range mutate {
+		m(&cfg)
 	}
 	s, err := sim.NewStation(cfg)
 	if err != nil {

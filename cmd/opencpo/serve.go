@@ -126,9 +126,14 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
+	campaigns := csms.NewFirmwareRunner(csms.RunnerConfig{Every: cfg.campaignEvery, Log: log}, central)
 	go func() {
 		defer close(bgDone)
+		runnerDone := make(chan struct{})
+		go func() { defer close(runnerDone); _ = campaigns.Run(bgCtx) }()
 		_ = central.Run(bgCtx)
+		<-runnerDone
+		_ = campaigns.Close()
 	}()
 
 	serveErr := make(chan error, 1)

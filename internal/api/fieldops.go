@@ -21,6 +21,7 @@ type FieldOperations interface {
 	CancelReservation(ctx context.Context, actor string, id int64) (domain.Reservation, error)
 	// RequestLog asks a station to upload a log to a signed URL under base.
 	RequestLog(ctx context.Context, actor, stationID string, typ domain.LogType, from, to time.Time, base string) (domain.LogRequest, error)
+	Campaigns
 }
 
 // LogFiles opens uploaded log files (implemented by uploads.Box).

@@ -42,6 +42,11 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/stations/{id}/logs", s.listLogRequests},
 		{"GET", "/api/v1/logs/{id}", s.getLogRequest},
 		{"GET", "/api/v1/logs/{id}/file", s.downloadLog},
+		{"POST", "/api/v1/firmware-campaigns", s.createCampaign},
+		{"GET", "/api/v1/firmware-campaigns", s.listCampaigns},
+		{"GET", "/api/v1/firmware-campaigns/{id}", s.getCampaign},
+		{"POST", "/api/v1/firmware-campaigns/{id}/resume", s.resumeCampaign},
+		{"POST", "/api/v1/firmware-campaigns/{id}/cancel", s.cancelCampaign},
 
 		{"GET", "/api/v1/openapi.json", s.openAPI},
 	}

@@ -19,7 +19,7 @@ func (s *Service) handlers201() map[string]handler {
 		"NotifyEvent":                       typed(s.notifyEvent201),
 		"DataTransfer":                      typed(s.dataTransfer201),
 		"SecurityEventNotification":         s.recordEvent("SecurityEvent", "type", v201.SecurityEventNotificationResponse{}),
-		"FirmwareStatusNotification":        s.recordEvent("FirmwareStatus", "status", v201.FirmwareStatusNotificationResponse{}),
+		"FirmwareStatusNotification":        typed(s.firmwareStatus201),
 		"LogStatusNotification":             typed(s.logStatus201),
 		"PublishFirmwareStatusNotification": s.recordEvent("PublishFirmwareStatus", "status", v201.PublishFirmwareStatusNotificationResponse{}),
 		"ClearedChargingLimit":              s.recordEvent("ClearedChargingLimit", "chargingLimitSource", v201.ClearedChargingLimitResponse{}),

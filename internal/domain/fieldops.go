@@ -315,3 +315,19 @@ func (c Campaign) ValidateNew() error {
 	}
 	return nil
 }
+
+// CampaignSpec is what an operator asks for when creating a firmware campaign.
+type CampaignSpec struct {
+	Name               string
+	FirmwareURL        string
+	Signed             bool
+	SigningCertificate string
+	Signature          string
+	StartAt            time.Time // zero: now
+	StationIDs         []string  // chosen stations; with Model/FirmwareVersion: all stations matching
+	Model              string
+	FirmwareVersion    string
+	Waves              []int   // default 1, 10, 100
+	FailureThreshold   float64 // default 0.2
+	StationTimeout     time.Duration
+}

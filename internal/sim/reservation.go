@@ -25,6 +25,7 @@ type reservation struct {
 // Owned by the Run goroutine like the rest of the station.
 type fieldState struct {
 	reserved map[int]*reservation // by EVSE id
+	firmware *firmwareJob         // the update under way, if any
 }
 
 func (s *Station) reservationOn(e *evse) *reservation {

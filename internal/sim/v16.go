@@ -284,6 +284,8 @@ var handlers16 = map[string]handler{
 	"CancelReservation":    cancelReservation16,
 	"GetDiagnostics":       getDiagnostics16,
 	"GetLog":               getLog16,
+	"UpdateFirmware":       updateFirmware16,
+	"SignedUpdateFirmware": signedUpdateFirmware16,
 }
 
 func (p v16proto) handler(action string) handler { return handlers16[action] }

@@ -250,6 +250,7 @@ var handlers201 = map[string]handler{
 	"ReserveNow":           reserveNow201,
 	"CancelReservation":    cancelReservation201,
 	"GetLog":               getLog201,
+	"UpdateFirmware":       updateFirmware201,
 }
 
 func (p v201proto) handler(action string) handler { return handlers201[action] }
