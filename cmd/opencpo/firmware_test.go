@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -156,14 +157,33 @@ func TestFirmwareCampaignTimeoutAndSigned(t *testing.T) {
 	ts := startServer(t, func(c *serveConfig) { c.UnknownStations = "accept"; c.campaignEvery = 50 * time.Millisecond })
 	runSim(t, ts, "FWS-1", "1.6", 1)
 	runSim(t, ts, "FWS-2", "2.0.1", 1)
+	// The image is hosted by OpenCPO itself.
+	hosted := putFirmware(t, ts, "signed-2.bin", strings.Repeat("image ", 500), http.StatusCreated)
+	putFirmware(t, ts, "signed-2.bin", strings.Repeat("image ", 600), http.StatusOK)
+	putFirmware(t, ts, ".hidden", "x", http.StatusBadRequest)
+	putFirmware(t, ts, "empty.bin", "", http.StatusBadRequest)
+	if list := ts.mustDo(http.StatusOK, "GET", "/api/v1/firmware", nil)["items"].([]any); len(list) != 1 ||
+		list[0].(map[string]any)["size"].(float64) != 3600 {
+		t.Fatalf("firmware list %v", list)
+	}
 	ok := ts.mustDo(http.StatusCreated, "POST", "/api/v1/firmware-campaigns", map[string]any{
-		"firmwareUrl": fw.URL + "/signed-2.bin", "stationIds": []string{"FWS-1"}, "signed": true,
+		"firmwareUrl": hosted, "stationIds": []string{"FWS-1"}, "signed": true,
 		"signingCertificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", "signature": "c2lnbmF0dXJl"})
 	c := waitCampaign(t, ts, ok["id"].(string), "completed")
 	if tg := campaignTargets(c)["FWS-1"]; tg["status"] != "installed" {
 		t.Fatalf("signed update %v", tg)
 	}
 	auditRequest(t, ts, "FWS-1", "SignedUpdateFirmware")
+	eventually(t, "FWS-1 runs the hosted firmware", func() bool {
+		return ts.mustDo(http.StatusOK, "GET", "/api/v1/stations/FWS-1", nil)["firmwareVersion"] == "signed-2"
+	})
+	ts.mustDo(http.StatusNoContent, "DELETE", "/api/v1/firmware/signed-2.bin", nil)
+	ts.mustDo(http.StatusNotFound, "DELETE", "/api/v1/firmware/signed-2.bin", nil)
+	if resp, err := http.Get(hosted); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("deleted firmware still served: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
 	// The image is missing: DownloadFailed fails the station.
 	missing := ts.mustDo(http.StatusCreated, "POST", "/api/v1/firmware-campaigns", map[string]any{
@@ -189,4 +209,23 @@ func TestFirmwareCampaignTimeoutAndSigned(t *testing.T) {
 	if tg := campaignTargets(c)["FWS-2"]; tg["status"] != "failed" || !strings.Contains(tg["error"].(string), "no Installed within") {
 		t.Fatalf("silent station %v", tg)
 	}
+}
+
+// putFirmware uploads an image to OpenCPO and returns the URL stations download it from.
+func putFirmware(t *testing.T, ts *testServer, name, body string, want int) string {
+	t.Helper()
+	req, _ := http.NewRequest("PUT", "http://"+ts.addr+"/api/v1/firmware/"+name, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != want {
+		t.Fatalf("PUT firmware %s = %d %v, want %d", name, resp.StatusCode, out, want)
+	}
+	u, _ := out["url"].(string)
+	return u
 }

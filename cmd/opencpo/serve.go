@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return err
 	}
 	central.UseUploads(box)
-	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Log: log, PublicURL: cfg.PublicURL, LogFiles: box}, store, central)
+	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Log: log, PublicURL: cfg.PublicURL, LogFiles: box, FirmwareFiles: box}, store, central)
 
 	mux := http.NewServeMux()
 	mux.Handle("/ocpp/{stationId}", ws)

@@ -42,8 +42,10 @@ type Config struct {
 	PublicURL string
 	// LogFiles opens uploaded log files; nil when uploads are not configured.
 	LogFiles LogFiles
-	Now      func() time.Time
-	Log      *slog.Logger
+	// FirmwareFiles keeps firmware images served to stations; nil when not configured.
+	FirmwareFiles FirmwareFiles
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 // Server serves the REST API.

@@ -47,6 +47,9 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/firmware-campaigns/{id}", s.getCampaign},
 		{"POST", "/api/v1/firmware-campaigns/{id}/resume", s.resumeCampaign},
 		{"POST", "/api/v1/firmware-campaigns/{id}/cancel", s.cancelCampaign},
+		{"GET", "/api/v1/firmware", s.listFirmware},
+		{"PUT", "/api/v1/firmware/{name}", s.putFirmware},
+		{"DELETE", "/api/v1/firmware/{name}", s.deleteFirmware},
 
 		{"GET", "/api/v1/openapi.json", s.openAPI},
 	}

@@ -331,3 +331,11 @@ type CampaignSpec struct {
 	FailureThreshold   float64 // default 0.2
 	StationTimeout     time.Duration
 }
+
+// FirmwareFile is a firmware image OpenCPO keeps and serves to stations.
+type FirmwareFile struct {
+	Name      string
+	Size      int64
+	SHA256    string // empty in lists (computed when stored)
+	UpdatedAt time.Time
+}

@@ -102,13 +102,15 @@ func (b *Box) UploadURL(base, uploadID string, expires time.Time) string {
 	return strings.TrimRight(base, "/") + "/uploads/" + url.PathEscape(uploadID) + "?" + q.Encode()
 }
 
-// Register adds the upload routes: PUT and POST on /uploads/{uploadId}, and with a file name
-// appended (/uploads/{uploadId}/{name}), as some stations add their file name to the location.
+// Register adds the routes stations use: PUT and POST on /uploads/{uploadId}, and with a file
+// name appended (/uploads/{uploadId}/{name}), as some stations add their file name to the
+// location; GET /firmware/{name} for firmware images.
 func (b *Box) Register(mux *http.ServeMux) {
 	for _, m := range []string{"PUT", "POST"} {
 		mux.HandleFunc(m+" /uploads/{uploadId}", b.receive)
 		mux.HandleFunc(m+" /uploads/{uploadId}/{name}", b.receive)
 	}
+	mux.HandleFunc("GET /firmware/{name}", b.serveFirmware)
 }
 
 type uploadError struct {
