@@ -244,6 +244,9 @@ func (s *Service) firmwareStatus201(ctx context.Context, c *stationCall, req *v2
 	return v201.FirmwareStatusNotificationResponse{}, s.firmwareStatus(ctx, c, string(req.Status), req.RequestId)
 }
 
+// sendConcurrency is how many updates a tick has out at once.
+const sendConcurrency = 16
+
 // RunnerConfig holds the campaign runner's settings.
 type RunnerConfig struct {
 	Every       time.Duration // how often Tick runs (default 10 s)
@@ -338,11 +341,26 @@ func (r *FirmwareRunner) step(ctx context.Context, c domain.Campaign) error {
 			wave = append(wave, t)
 		}
 	}
+	// Updates go out a few at a time, so that a big wave does not wait on each station in turn.
+	sem := make(chan struct{}, sendConcurrency)
+	var wg sync.WaitGroup
+	for i, t := range wave {
+		if t.Status != domain.TargetPending {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			wave[i] = r.send(ctx, c, t)
+		}()
+	}
+	wg.Wait()
 	failed, done := 0, 0
 	for _, t := range wave {
 		switch {
 		case t.Status == domain.TargetPending:
-			t = r.send(ctx, c, t)
+			// not recorded as sent (a store error, logged): tried again on the next tick
 		case t.Status == domain.TargetUpdating && now.Sub(t.SentAt) > c.StationTimeout:
 			t.Status, t.Error = domain.TargetFailed, fmt.Sprintf("no Installed within %s", c.StationTimeout)
 			if err := st.UpdateTarget(ctx, t); err != nil {
