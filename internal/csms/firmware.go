@@ -229,7 +229,10 @@ func (s *Service) firmwareStatus(ctx context.Context, c *stationCall, status str
 	case firmwareFailed[status]:
 		t.Status, t.Error = domain.TargetFailed, status
 	}
-	return s.store.UpdateTarget(ctx, t)
+	if err := s.store.UpdateTarget(ctx, t); err != nil && !errors.Is(err, domain.ErrConflict) {
+		return err
+	}
+	return nil
 }
 
 func (s *Service) firmwareStatus16(ctx context.Context, c *stationCall, req *v16.FirmwareStatusNotificationRequest) (any, error) {
@@ -363,7 +366,9 @@ func (r *FirmwareRunner) step(ctx context.Context, c domain.Campaign) error {
 			// not recorded as sent (a store error, logged): tried again on the next tick
 		case t.Status == domain.TargetUpdating && now.Sub(t.SentAt) > c.StationTimeout:
 			t.Status, t.Error = domain.TargetFailed, fmt.Sprintf("no Installed within %s", c.StationTimeout)
-			if err := st.UpdateTarget(ctx, t); err != nil {
+			if err := st.UpdateTarget(ctx, t); errors.Is(err, domain.ErrConflict) {
+				return nil // the station's word came first; the next tick sees it
+			} else if err != nil {
 				return err
 			}
 		}

@@ -262,7 +262,9 @@ type CampaignStore interface {
 	// SetCampaignState moves a campaign to status (and wave, reason) when it is in one of
 	// from; ErrConflict otherwise. Cancelling also cancels its pending targets.
 	SetCampaignState(ctx context.Context, id int64, from []CampaignStatus, to CampaignStatus, wave int, reason string) (Campaign, error)
-	// UpdateTarget writes a target's status, station status, error and sent time.
+	// UpdateTarget writes a target's status, station status, error and sent time. A target in
+	// an end state (installed, failed, cancelled) is never changed again: ErrConflict. This
+	// settles a station's late report racing the runner's timeout: whichever is first stands.
 	UpdateTarget(ctx context.Context, t CampaignTarget) error
 	// CampaignTarget returns one target; ErrNotFound if absent.
 	CampaignTarget(ctx context.Context, id int64) (CampaignTarget, error)

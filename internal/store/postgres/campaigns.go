@@ -203,9 +203,13 @@ func (s *Store) UpdateTarget(ctx context.Context, t domain.CampaignTarget) error
 		return fmt.Errorf("postgres: campaign target %d: %w", t.ID, invalid("target status %q is unknown", t.Status))
 	}
 	n, err := s.exec(ctx, `UPDATE campaign_targets SET status = $1, station_status = $2, error = $3, sent_at = $4, updated_at = $5
-		WHERE id = $6`, t.Status, t.StationStatus, t.Error, nullTime(t.SentAt), pgTime(s.now()), t.ID)
+		WHERE id = $6 AND status NOT IN ('installed', 'failed', 'cancelled')`, t.Status, t.StationStatus, t.Error, nullTime(t.SentAt), pgTime(s.now()), t.ID)
 	if err == nil && n == 0 {
-		err = domain.Errorf(domain.ErrNotFound, "campaign target %d not found", t.ID)
+		if _, cerr := s.CampaignTarget(ctx, t.ID); cerr == nil {
+			err = domain.Errorf(domain.ErrConflict, "campaign target %d is already decided", t.ID)
+		} else {
+			err = domain.Errorf(domain.ErrNotFound, "campaign target %d not found", t.ID)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: campaign target %d: %w", t.ID, mapErr(err, "", ""))

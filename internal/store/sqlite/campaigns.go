@@ -201,9 +201,14 @@ func (s *Store) UpdateTarget(ctx context.Context, t domain.CampaignTarget) error
 	now := formatTime(s.now())
 	return s.write(ctx, func(tx *sql.Tx) error {
 		n, err := rowsAffected(tx.Exec(`UPDATE campaign_targets SET status = ?, station_status = ?, error = ?, sent_at = ?, updated_at = ?
-			WHERE id = ?`, t.Status, t.StationStatus, t.Error, nullTime(t.SentAt), now, t.ID))
+			WHERE id = ? AND status NOT IN ('installed', 'failed', 'cancelled')`, t.Status, t.StationStatus, t.Error, nullTime(t.SentAt), now, t.ID))
 		if err == nil && n == 0 {
-			err = domain.Errorf(domain.ErrNotFound, "campaign target %d not found", t.ID)
+			var one int
+			if tx.QueryRow(`SELECT 1 FROM campaign_targets WHERE id = ?`, t.ID).Scan(&one) == nil {
+				err = domain.Errorf(domain.ErrConflict, "campaign target %d is already decided", t.ID)
+			} else {
+				err = domain.Errorf(domain.ErrNotFound, "campaign target %d not found", t.ID)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: campaign target %d: %w", t.ID, err)

@@ -66,6 +66,13 @@ func testCampaignLifecycle(t *testing.T, s domain.Store) {
 	if err := s.UpdateTarget(t.Context(), tg); err != nil {
 		t.Fatal(err)
 	}
+	// A decided target stays decided (a late report racing the timeout).
+	late := tg
+	late.Status, late.StationStatus = domain.TargetInstalled, "Installed"
+	wantErr(t, "update a failed target", s.UpdateTarget(t.Context(), late), domain.ErrConflict)
+	if got, _ := s.CampaignTarget(t.Context(), tg.ID); got.Status != domain.TargetFailed || got.Error != "InstallationFailed" {
+		t.Errorf("a decided target changed: %+v", got)
+	}
 	err = s.UpdateTarget(t.Context(), domain.CampaignTarget{ID: 999999, Status: domain.TargetFailed})
 	wantErr(t, "unknown target", err, domain.ErrNotFound)
 	err = s.UpdateTarget(t.Context(), domain.CampaignTarget{ID: tg.ID, Status: "confused"})
