@@ -139,14 +139,15 @@ type StationConfig struct {
 	// Vendor data sent in BootNotification. Defaults: vendor "OpenCPO-Sim", model derived from
 	// the EVSEs and version, serial derived from the id, firmware "opencpo-sim-1".
 	Vendor, Model, SerialNumber, FirmwareVersion string
+	ReconnectMin, ReconnectMax                   time.Duration
+	CallTimeout                                  time.Duration
+	Now                                          func() time.Time
+	Log                                          *slog.Logger
+	HTTPClient                                   *http.Client
+	OnReply                                      func(Reply)
+
 	// FirmwareFailure is the chance (0–1) that installing a firmware update fails.
-	FirmwareFailure            float64
-	ReconnectMin, ReconnectMax time.Duration
-	CallTimeout                time.Duration
-	Now                        func() time.Time
-	Log                        *slog.Logger
-	HTTPClient                 *http.Client
-	OnReply                    func(Reply)
+	FirmwareFailure float64
 }
 
 // EVSE is the hardware of one EVSE: its maximum power, AC or DC, and for AC the phases.
