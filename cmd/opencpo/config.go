@@ -37,6 +37,9 @@ type serveConfig struct {
 	MessageLogMiB     int           // memory for the per-station OCPP message log; 0: off
 	sweepEvery        time.Duration // tests shorten the stale-session sweep
 	tokenUsageEvery   time.Duration // tests shorten the write of API tokens' last use
+	DataDir           string        // uploaded files; "" picks a default (see dataDir)
+	campaignEvery     time.Duration // tests speed up the firmware campaign runner
+	PublicURL         string
 }
 
 // envFlags binds flags to environment variables: the environment gives the default, a flag given
@@ -118,6 +121,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	e.str(&c.LogFormat, "log-format", "OPENCPO_LOG_FORMAT", "text", "log format: text or json")
 	var messageLog string
 	e.str(&messageLog, "message-log-mib", "OPENCPO_MESSAGE_LOG_MIB", "32", "memory in MiB for the recent OCPP frames of every station (GET /api/v1/stations/{id}/messages); 0 turns the log off")
+	e.str(&c.DataDir, "data-dir", "OPENCPO_DATA_DIR", "", "directory for files stations upload (default: opencpo-files next to the SQLite file, or in the temporary directory with PostgreSQL)")
+	e.str(&c.PublicURL, "public-url", "OPENCPO_PUBLIC_URL", "", "base URL stations reach this server at, for upload URLs (default: the address each API call came to)")
 	if extra != nil {
 		extra(fs)
 	}

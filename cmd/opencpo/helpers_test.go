@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opencpo/opencpo/internal/ocpptest"
+	"github.com/opencpo/opencpo/internal/sim"
 )
 
 const testToken = "test-token-0123456789abcdef"
@@ -179,3 +180,31 @@ func decode[T any](t testing.TB, raw json.RawMessage) T {
 }
 
 func nowRFC3339() string { return time.Now().UTC().Format(time.RFC3339) }
+
+// runStation runs one simulated station until the test ends, then checks that it stopped
+// cleanly and counted no errors.
+func runStation(t *testing.T, cfg sim.StationConfig) *sim.Station {
+	t.Helper()
+	st, err := sim.NewStation(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("sim %s: %v", cfg.ID, err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("sim %s did not stop", cfg.ID)
+		}
+		if s := st.Stats(); s.Errors != 0 {
+			t.Errorf("sim %s counted %d errors", cfg.ID, s.Errors)
+		}
+	})
+	return st
+}

@@ -14,33 +14,14 @@ import (
 	"github.com/opencpo/opencpo/internal/sim"
 )
 
-// runSim runs a simulated station (no EV traffic) against the test server until the test ends.
-func runSim(t *testing.T, ts *testServer, id string, version ocpp.Version, vendor, model string) *sim.Station {
+// runModelSim registers and runs a simulated station of a given make (no EV traffic) against the
+// test server until the test ends.
+func runModelSim(t *testing.T, ts *testServer, id string, version ocpp.Version, vendor, model string) *sim.Station {
 	t.Helper()
 	ts.mustDo(http.StatusCreated, "POST", "/api/v1/stations", map[string]any{"id": id})
-	st, err := sim.NewStation(sim.StationConfig{ID: id, Version: version, URL: ts.wsURL() + "/ocpp", Vendor: vendor, Model: model,
+	st := runStation(t, sim.StationConfig{ID: id, Version: version, URL: ts.wsURL() + "/ocpp", Vendor: vendor, Model: model,
 		Seed: 1, TimeScale: 1, Behavior: sim.Behavior{ArrivalsPerDay: -1, MeanStay: 100 * time.Hour},
 		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("sim %s: %v", id, err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("sim %s did not stop", id)
-		}
-		if s := st.Stats(); s.Errors != 0 {
-			t.Errorf("sim %s counted %d errors", id, s.Errors)
-		}
-	})
 	eventually(t, id+" accepted", func() bool { return st.Stats().Connected == 1 })
 	return st
 }
@@ -63,9 +44,9 @@ func configValue(ts *testServer, stationID, key string) (string, bool) {
 // drifted stations in step.
 func TestConfigurationAndTemplates(t *testing.T) {
 	ts := startServer(t, func(c *serveConfig) { c.NoConfigRefresh = false })
-	a := runSim(t, ts, "TPL-A", ocpp.V16, "Acme", "X1")
-	_ = runSim(t, ts, "TPL-B", ocpp.V16, "Acme", "X1")
-	_ = runSim(t, ts, "TPL-C", ocpp.V201, "Acme", "Y2")
+	a := runModelSim(t, ts, "TPL-A", ocpp.V16, "Acme", "X1")
+	_ = runModelSim(t, ts, "TPL-B", ocpp.V16, "Acme", "X1")
+	_ = runModelSim(t, ts, "TPL-C", ocpp.V201, "Acme", "Y2")
 	_ = a
 
 	// Stored after boot, without anyone asking.
@@ -170,8 +151,8 @@ func TestLocalListSync(t *testing.T) {
 	for _, uid := range []string{"T1", "T2", "T3"} {
 		ts.mustDo(http.StatusCreated, "POST", "/api/v1/tokens", map[string]any{"uid": uid})
 	}
-	s16 := runSim(t, ts, "LL-16", ocpp.V16, "", "")
-	s201 := runSim(t, ts, "LL-201", ocpp.V201, "", "")
+	s16 := runModelSim(t, ts, "LL-16", ocpp.V16, "", "")
+	s201 := runModelSim(t, ts, "LL-201", ocpp.V201, "", "")
 	ctx := context.Background()
 
 	for _, tc := range []struct {

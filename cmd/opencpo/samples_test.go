@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/opencpo/opencpo/internal/ocpp/schema"
-	"github.com/opencpo/opencpo/internal/ocpp/v16"
-	"github.com/opencpo/opencpo/internal/ocpp/v201"
+	v16 "github.com/opencpo/opencpo/internal/ocpp/v16"
+	v201 "github.com/opencpo/opencpo/internal/ocpp/v201"
 )
 
 type actionSample struct {

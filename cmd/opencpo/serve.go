@@ -122,12 +122,18 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	} else {
 		log.Warn("no --api-token given: the REST API refuses every call")
 	}
+	box, err := newUploadBox(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	central.UseUploads(box)
 	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Frames: frames,
-		TokenUsageEvery: cfg.tokenUsageEvery, Log: log}, store, central)
+		TokenUsageEvery: cfg.tokenUsageEvery, PublicURL: cfg.PublicURL, LogFiles: box, FirmwareFiles: box, Log: log}, store, central)
 
 	mux := http.NewServeMux()
 	mux.Handle("/ocpp/{stationId}", ws)
 	mux.Handle("/api/v1/", rest.Handler())
+	box.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
@@ -144,6 +150,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var bg sync.WaitGroup
 	bg.Go(func() { _ = central.Run(bgCtx) })
+	campaigns := csms.NewFirmwareRunner(csms.RunnerConfig{Every: cfg.campaignEvery, Log: log}, central)
+	bg.Go(func() { _ = campaigns.Run(bgCtx) })
 	bg.Go(func() { rest.Run(bgCtx) }) // API token last-used times
 	if cl != nil {
 		bg.Go(func() { _ = cl.Run(bgCtx) }) // the node's heartbeat
@@ -163,6 +171,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	case err := <-serveErr:
 		stopBackground()
 		bg.Wait()
+		_ = campaigns.Close()
 		return fmt.Errorf("http server: %w", err)
 	}
 	log.Info("shutting down")
@@ -176,6 +185,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	stopBackground()
 	bg.Wait()
+	_ = campaigns.Close()
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

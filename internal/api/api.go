@@ -32,6 +32,7 @@ type Operations interface {
 	// StopSession asks a station to stop an active session and returns its answer.
 	StopSession(ctx context.Context, actor string, sessionID int64) (string, error)
 	RemoteOperations
+	FieldOperations
 }
 
 // Config holds what the API is started with.
@@ -49,8 +50,15 @@ type Config struct {
 	TokenCacheTTL time.Duration
 	// TokenUsageEvery is how often Run writes API tokens' last-used times (default 1 minute).
 	TokenUsageEvery time.Duration
-	Now             func() time.Time
-	Log             *slog.Logger
+	// PublicURL is the server's base URL as stations reach it (upload URLs); "" takes the
+	// address each API call came to.
+	PublicURL string
+	// LogFiles opens uploaded log files; nil when uploads are not configured.
+	LogFiles LogFiles
+	// FirmwareFiles keeps firmware images served to stations; nil when not configured.
+	FirmwareFiles FirmwareFiles
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 // Server serves the REST API.

@@ -62,6 +62,23 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/stations/{id}/local-list/sync", s.syncLocalList},
 		{"POST", "/api/v1/local-list/sync", s.syncLocalLists},
 
+		{"POST", "/api/v1/reservations", s.createReservation},
+		{"GET", "/api/v1/reservations", s.listReservations},
+		{"GET", "/api/v1/reservations/{id}", s.getReservation},
+		{"DELETE", "/api/v1/reservations/{id}", s.cancelReservation},
+		{"POST", "/api/v1/stations/{id}/logs", s.requestLog},
+		{"GET", "/api/v1/stations/{id}/logs", s.listLogRequests},
+		{"GET", "/api/v1/logs/{id}", s.getLogRequest},
+		{"GET", "/api/v1/logs/{id}/file", s.downloadLog},
+		{"POST", "/api/v1/firmware-campaigns", s.createCampaign},
+		{"GET", "/api/v1/firmware-campaigns", s.listCampaigns},
+		{"GET", "/api/v1/firmware-campaigns/{id}", s.getCampaign},
+		{"POST", "/api/v1/firmware-campaigns/{id}/resume", s.resumeCampaign},
+		{"POST", "/api/v1/firmware-campaigns/{id}/cancel", s.cancelCampaign},
+		{"GET", "/api/v1/firmware", s.listFirmware},
+		{"PUT", "/api/v1/firmware/{name}", s.putFirmware},
+		{"DELETE", "/api/v1/firmware/{name}", s.deleteFirmware},
+
 		{"GET", "/api/v1/openapi.json", s.openAPI},
 	}
 }

@@ -44,8 +44,9 @@ type localConnections interface {
 
 // The leases of the service's background jobs.
 const (
-	LeaseSweep  = "csms.sweep"
-	LeaseReaper = "csms.reaper"
+	LeaseSweep     = "csms.sweep"
+	LeaseReaper    = "csms.reaper"
+	LeaseCampaigns = "csms.campaigns" // the firmware campaign runner
 )
 
 func (s *Service) clustered() bool { return s.cfg.Cluster != nil }

@@ -105,6 +105,7 @@ type Service struct {
 	// connecting holds, per station, the connection record being written (closed when done):
 	// Connected does not wait for it, Disconnected and the next Connected do.
 	connecting map[string]chan struct{}
+	uploads    UploadURLs // signs log upload URLs; nil: log requests are refused
 }
 
 // cachedStation is a station's identity, registration and password hash as last read, so that

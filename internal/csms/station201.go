@@ -19,8 +19,8 @@ func (s *Service) handlers201() map[string]handler {
 		"NotifyEvent":                       typed(s.notifyEvent201),
 		"DataTransfer":                      typed(s.dataTransfer201),
 		"SecurityEventNotification":         s.recordEvent("SecurityEvent", "type", v201.SecurityEventNotificationResponse{}),
-		"FirmwareStatusNotification":        s.recordEvent("FirmwareStatus", "status", v201.FirmwareStatusNotificationResponse{}),
-		"LogStatusNotification":             s.recordEvent("LogStatus", "status", v201.LogStatusNotificationResponse{}),
+		"FirmwareStatusNotification":        typed(s.firmwareStatus201),
+		"LogStatusNotification":             typed(s.logStatus201),
 		"PublishFirmwareStatusNotification": s.recordEvent("PublishFirmwareStatus", "status", v201.PublishFirmwareStatusNotificationResponse{}),
 		"ClearedChargingLimit":              s.recordEvent("ClearedChargingLimit", "chargingLimitSource", v201.ClearedChargingLimitResponse{}),
 		"NotifyChargingLimit":               s.recordEvent("NotifyChargingLimit", "evseId", v201.NotifyChargingLimitResponse{}),
@@ -29,7 +29,7 @@ func (s *Service) handlers201() map[string]handler {
 		"NotifyMonitoringReport":            s.recordEvent("NotifyMonitoringReport", "requestId", v201.NotifyMonitoringReportResponse{}),
 		"NotifyReport":                      s.notifyReport201,
 		"ReportChargingProfiles":            s.recordEvent("ReportChargingProfiles", "chargingLimitSource", v201.ReportChargingProfilesResponse{}),
-		"ReservationStatusUpdate":           s.recordEvent("ReservationStatusUpdate", "reservationUpdateStatus", v201.ReservationStatusUpdateResponse{}),
+		"ReservationStatusUpdate":           typed(s.reservationStatusUpdate201),
 		// No smart-charging engine yet: the CSMS declines to compute a schedule for the EV, which
 		// the station then handles on its own (ISO 15118 K15).
 		"NotifyEVChargingNeeds": s.recordEvent("NotifyEVChargingNeeds", "evseId",

@@ -54,6 +54,7 @@ func (s *Service) sweep(ctx context.Context) {
 	if !s.holds(ctx, LeaseSweep) {
 		return
 	}
+	s.sweepFieldOps(ctx)
 	if _, err := s.CloseStaleSessions(ctx); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "csms: stale session sweep", "err", err)
 	}

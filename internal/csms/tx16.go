@@ -53,6 +53,9 @@ func (s *Service) startTransaction16(ctx context.Context, c *stationCall, req *v
 		}
 		return json.Marshal(v16.StartTransactionResponse{TransactionId: int(sess.ID), IdTagInfo: idTagInfo16(a)})
 	})
+	if err == nil {
+		s.reservationUsed(ctx, c.Station.ID, req.ReservationId, transactionIDOf16(answer))
+	}
 	return json.RawMessage(answer), err
 }
 

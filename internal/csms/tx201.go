@@ -122,6 +122,9 @@ func (s *Service) transactionEvent201(ctx context.Context, c *stationCall, req *
 		}
 		return json.Marshal(resp)
 	})
+	if err == nil {
+		s.reservationUsed(ctx, c.Station.ID, req.ReservationId, req.TransactionInfo.TransactionId)
+	}
 	return json.RawMessage(answer), err
 }
 

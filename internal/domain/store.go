@@ -55,5 +55,9 @@ type Store interface {
 	LocationStore
 	ConfigStore
 	LocalListStore
+	ReservationStore
+	LogStore
+	SecretStore
+	CampaignStore
 	Close() error
 }

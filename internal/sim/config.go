@@ -145,6 +145,9 @@ type StationConfig struct {
 	Log                                          *slog.Logger
 	HTTPClient                                   *http.Client
 	OnReply                                      func(Reply)
+
+	// FirmwareFailure is the chance (0–1) that installing a firmware update fails.
+	FirmwareFailure float64
 }
 
 // EVSE is the hardware of one EVSE: its maximum power, AC or DC, and for AC the phases.

@@ -125,6 +125,7 @@ type txn struct {
 	token string
 
 	remoteStartID *int
+	reservationID *int // the reservation this transaction used
 	startedWall   time.Time
 	meterStartWh  int
 	seqNo         int // 2.0.1: next TransactionEvent seqNo
@@ -257,8 +258,13 @@ func (s *Station) rejected(e *evse) {
 
 // startTx begins a transaction on e for its EV's token.
 func (s *Station) startTx(e *evse, trigger startTrigger, remoteStartID *int) {
+	ok, reservationID := s.claimReservation(e, e.ev.token)
+	if !ok { // reserved for someone else
+		s.rejected(e)
+		return
+	}
 	s.txSeq++
-	tx := &txn{local: s.txSeq, token: e.ev.token, remoteStartID: remoteStartID,
+	tx := &txn{local: s.txSeq, token: e.ev.token, remoteStartID: remoteStartID, reservationID: reservationID,
 		startedWall: s.wall(), meterStartWh: int(e.energyWh), state: csCharging}
 	if s.cfg.Version == ocpp.V201 {
 		tx.id = ocpp.NewMessageID() // a UUID: unique even when a run with the same seed repeats

@@ -740,7 +740,7 @@ func TestCSMSCalls16(t *testing.T) {
 		payload string
 		code    ocpp.ErrorCode
 	}{
-		{"ReserveNow", `{"connectorId":1,"expiryDate":"2030-01-01T00:00:00Z","idTag":"A","reservationId":1}`, ocpp.NotSupported},
+		{"GetInstalledCertificateIds", `{"certificateType":"CentralSystemRootCertificate"}`, ocpp.NotSupported},
 		{"Frobnicate", `{}`, ocpp.NotImplemented},
 		{"Reset", `{"type":"Sideways"}`, ocpp.PropertyConstraintViolation},
 		{"BootNotification", `{"chargePointVendor":"x","chargePointModel":"y"}`, ocpp.NotSupported},
@@ -837,7 +837,7 @@ func TestCSMSCalls201(t *testing.T) {
 		payload string
 		code    ocpp.ErrorCode
 	}{
-		{"ReserveNow", `{"id":1,"expiryDateTime":"2030-01-01T00:00:00Z","idToken":{"idToken":"A","type":"ISO14443"}}`, ocpp.NotSupported},
+		{"GetInstalledCertificateIds", `{}`, ocpp.NotSupported},
 		{"Frobnicate", `{}`, ocpp.NotImplemented},
 		{"Reset", `{"type":"Immediate","extra":1}`, ocpp.FormatViolation},
 	} {

@@ -63,6 +63,7 @@ type Station struct {
 	pendingInoperative bool
 	reported0          string
 	resetOnIdle        bool
+	field              fieldState // reservations, uploads, firmware (fieldops files)
 
 	// station-level deadlines on the monotonic clock; zero means not scheduled
 	connectAt, bootAt, heartbeatAt, dropAt, callDeadline, rebootAt, resetAt time.Time
@@ -291,6 +292,7 @@ func (s *Station) nextDeadline() time.Time {
 	consider(s.callDeadline)
 	consider(s.rebootAt)
 	consider(s.resetAt)
+	consider(s.fieldDeadline())
 	for _, e := range s.evses {
 		consider(e.stepAt)
 		consider(e.meterAt)
@@ -315,6 +317,9 @@ func (s *Station) fireDue() {
 
 // fire handles the deadline at t (one of them, if several are equal).
 func (s *Station) fire(t time.Time) {
+	if s.fireField(t) {
+		return
+	}
 	switch {
 	case s.callDeadline.Equal(t):
 		s.callDeadline = time.Time{}

@@ -53,6 +53,8 @@ func (p v16proto) status(e *evse) string {
 		return string(v16.StatusNotificationRequestStatusCharging)
 	case e.inoperative || p.s.inoperative:
 		return string(v16.StatusNotificationRequestStatusUnavailable)
+	case e.ev == nil && p.s.reservationOn(e) != nil:
+		return string(v16.StatusNotificationRequestStatusReserved)
 	}
 	switch e.phase {
 	case phasePlugged, phaseAuthorizing, phaseRejected:
@@ -121,7 +123,8 @@ func txID16(tx *txn) (int, error) {
 
 func (p v16proto) startTx(e *evse, tx *txn, _ startTrigger) {
 	s := p.s
-	req := v16.StartTransactionRequest{ConnectorId: e.id, IdTag: tx.token, MeterStart: tx.meterStartWh, Timestamp: tx.startedWall}
+	req := v16.StartTransactionRequest{ConnectorId: e.id, IdTag: tx.token, MeterStart: tx.meterStartWh, Timestamp: tx.startedWall,
+		ReservationId: tx.reservationID}
 	s.send(&outMsg{
 		action: "StartTransaction",
 		tx:     true,
@@ -279,6 +282,12 @@ var handlers16 = map[string]handler{
 	"GetCompositeSchedule": getCompositeSchedule16,
 	"SendLocalList":        sendLocalList16,
 	"GetLocalListVersion":  getLocalListVersion16,
+	"ReserveNow":           reserveNow16,
+	"CancelReservation":    cancelReservation16,
+	"GetDiagnostics":       getDiagnostics16,
+	"GetLog":               getLog16,
+	"UpdateFirmware":       updateFirmware16,
+	"SignedUpdateFirmware": signedUpdateFirmware16,
 }
 
 func (p v16proto) handler(action string) handler { return handlers16[action] }

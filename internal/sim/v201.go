@@ -59,6 +59,8 @@ func (p v201proto) status(e *evse) string {
 		return string(v201.ConnectorStatusEnumTypeOccupied)
 	case e.inoperative || p.s.inoperative:
 		return string(v201.ConnectorStatusEnumTypeUnavailable)
+	case p.s.reservationOn(e) != nil:
+		return string(v201.ConnectorStatusEnumTypeReserved)
 	}
 	return string(v201.ConnectorStatusEnumTypeAvailable)
 }
@@ -171,6 +173,7 @@ func (p v201proto) startTx(e *evse, tx *txn, trigger startTrigger) {
 		r.Timestamp = tx.startedWall
 		r.IdToken = ptr(idToken201(tx.token))
 		r.TransactionInfo.RemoteStartId = tx.remoteStartID
+		r.ReservationId = tx.reservationID
 	}, func(r v201.TransactionEventResponse) {
 		s.stats.sessionsStarted.Add(1)
 		if r.IdTokenInfo != nil && r.IdTokenInfo.Status != v201.AuthorizationStatusEnumTypeAccepted {
@@ -246,6 +249,10 @@ var handlers201 = map[string]handler{
 	"GetCompositeSchedule": getCompositeSchedule201,
 	"SendLocalList":        sendLocalList201,
 	"GetLocalListVersion":  getLocalListVersion201,
+	"ReserveNow":           reserveNow201,
+	"CancelReservation":    cancelReservation201,
+	"GetLog":               getLog201,
+	"UpdateFirmware":       updateFirmware201,
 }
 
 func (p v201proto) handler(action string) handler { return handlers201[action] }

@@ -70,6 +70,8 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 	tests = append(tests, apiTokenTests...)
 	tests = append(tests, nodeTests...)
 	tests = append(tests, remoteOpsTests...)
+	tests = append(tests, fieldOpsTests...)
+	tests = append(tests, campaignTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
