@@ -50,5 +50,7 @@ type Store interface {
 	AuditStore
 	TokenStore
 	SessionStore
+	TariffStore
+	CDRStore
 	Close() error
 }
