@@ -1,6 +1,6 @@
 // Package api is the REST API under /api/v1 (CONTRACT.md §3): bearer-token authentication, JSON
 // in and out, one error body, cursor-paged lists. Handlers return errors; one adapter renders
-// them. It imports the domain, the credential package and the standard library; it reaches
+// them. It imports the domain, the credential and billing packages and the standard library; it reaches
 // stations only through the Operations interface (implemented by package csms).
 package api
 
@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opencpo/opencpo/internal/billing"
 	"github.com/opencpo/opencpo/internal/domain"
 )
 
@@ -47,6 +48,8 @@ type Server struct {
 	ops   Operations
 	log   *slog.Logger
 	now   func() time.Time
+	// billing chooses, pins and prices tariffs for sessions, CDRs and price-before-start.
+	billing *billing.Biller
 }
 
 // New returns the API server.
@@ -60,7 +63,7 @@ func New(cfg Config, store domain.Store, ops Operations) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: store, ops: ops, log: cfg.Log, now: cfg.Now}
+	return &Server{cfg: cfg, store: store, ops: ops, log: cfg.Log, now: cfg.Now, billing: billing.New(store, cfg.Now, cfg.Log)}
 }
 
 // handlerFunc is an HTTP handler that returns its error for one adapter to render.

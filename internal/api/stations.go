@@ -154,7 +154,11 @@ func (s *Server) getStation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, stationView(st))
+	v, err := s.stationWithPricing(r, st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -162,6 +166,7 @@ type patchStationRequest struct {
 	Name               *string `json:"name"`
 	Password           *string `json:"password"`
 	RegistrationStatus *string `json:"registrationStatus"`
+	stationPricingPatch
 }
 
 func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
@@ -190,13 +195,26 @@ func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
 		patch.PasswordHash = &hash
 	}
 	id := r.PathValue("id")
-	st, err := s.store.UpdateStation(r.Context(), id, patch)
+	pricingChanged, err := s.applyStationPricing(r, id, req.stationPricingPatch)
+	if err != nil {
+		return err
+	}
+	var st domain.Station
+	if patch == (domain.StationPatch{}) && pricingChanged {
+		st, err = s.store.Station(r.Context(), id)
+	} else {
+		st, err = s.store.UpdateStation(r.Context(), id, patch)
+	}
 	if err != nil {
 		return err
 	}
 	s.ops.StationChanged(r.Context(), id)
 	s.auditChange(r.Context(), id, "UpdateStation", redactPassword(req))
-	writeJSON(w, http.StatusOK, stationView(st))
+	v, err := s.stationWithPricing(r, st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

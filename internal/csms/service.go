@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencpo/opencpo/internal/billing"
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/domain"
 	"github.com/opencpo/opencpo/internal/ocpp"
@@ -63,6 +64,9 @@ type Config struct {
 	// LedgerRetention is how long a transactional message is remembered for exactly-once
 	// handling. It must exceed how long a station may stay offline and still replay its queue.
 	LedgerRetention time.Duration
+	// CostUpdateEvery is the least time between two CostUpdated calls for one 2.0.1 session
+	// (sent on meter values while a tariff applies); default one minute.
+	CostUpdateEvery time.Duration
 	Now             func() time.Time
 	Log             *slog.Logger
 }
@@ -76,6 +80,8 @@ type Service struct {
 	catalogs map[ocpp.Version]*schema.Catalog
 	tables   map[ocpp.Version]map[string]handler
 	remote   *remoteStarts
+	bill     *billing.Biller
+	costs    *costUpdates
 
 	mu       sync.Mutex
 	caller   Caller
@@ -122,6 +128,9 @@ func New(cfg Config, store domain.Store) *Service {
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = time.Minute
 	}
+	if cfg.CostUpdateEvery <= 0 {
+		cfg.CostUpdateEvery = time.Minute
+	}
 	if cfg.UnknownStations == "" {
 		cfg.UnknownStations = UnknownPending
 	}
@@ -135,6 +144,8 @@ func New(cfg Config, store domain.Store) *Service {
 		cfg: cfg, store: store, log: cfg.Log, now: cfg.Now,
 		catalogs: map[ocpp.Version]*schema.Catalog{ocpp.V16: v16.Catalog(), ocpp.V201: v201.Catalog()},
 		remote:   newRemoteStarts(),
+		bill:     billing.New(store, cfg.Now, cfg.Log),
+		costs:    newCostUpdates(cfg.CostUpdateEvery),
 		seen:     map[string]lastSeen{},
 		verified: map[string]string{},
 		stations: map[string]cachedStation{},

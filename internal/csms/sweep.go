@@ -12,13 +12,17 @@ import (
 )
 
 // Run does the central system's background work until ctx ends: writing stations' last-seen
-// times, closing sessions that have had no news for longer than the session timeout, and
-// forgetting exactly-once ledger entries older than the retention.
+// times, closing sessions that have had no news for longer than the session timeout (and writing
+// their CDRs), forgetting exactly-once ledger entries older than the retention, and sending
+// CostUpdated to 2.0.1 stations.
 func (s *Service) Run(ctx context.Context) error {
 	flush := time.NewTicker(s.cfg.TouchEvery)
 	defer flush.Stop()
 	sweep := time.NewTicker(s.cfg.SweepEvery)
 	defer sweep.Stop()
+	costsDone := make(chan struct{})
+	go func() { s.runCostUpdates(ctx); close(costsDone) }()
+	defer func() { <-costsDone }()
 	s.sweep(ctx)
 	for {
 		select {
@@ -69,6 +73,10 @@ func (s *Service) CloseStaleSessions(ctx context.Context) (int, error) {
 		}
 		s.log.WarnContext(ctx, "csms: stale session closed", "station", sess.StationID, "session", sess.ID)
 		closed++
+		if done, err := s.store.Session(ctx, sess.ID); err == nil {
+			s.costs.forget(sess.ID)
+			s.complete(ctx, done)
+		}
 	}
 	return closed, nil
 }
