@@ -31,6 +31,7 @@ type serveConfig struct {
 	LogLevel          string
 	LogFormat         string
 	sweepEvery        time.Duration // tests shorten the stale-session sweep
+	costUpdateEvery   time.Duration // tests send CostUpdated on every meter value
 }
 
 // envFlags binds flags to environment variables: the environment gives the default, a flag given

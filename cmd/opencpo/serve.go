@@ -90,7 +90,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 
 	central := csms.New(csms.Config{
 		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
-		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Log: log,
+		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, CostUpdateEvery: cfg.costUpdateEvery, Log: log,
 	}, store)
 	ws := ocppws.New(ocppws.Config{}, central, log, reg)
 	central.UseCaller(ws)
