@@ -229,6 +229,16 @@ func TestTariffs16(t *testing.T) {
 	if cdr["totalChargingTime"] != "1" || cdr["totalParkingTime"] != "0.166667" || cdr["totalParkingCost"].(map[string]any)["exclVat"] != "1.00" {
 		t.Fatalf("CDR %v", cdr)
 	}
+	// A session whose stop never came is closed by the next start on its connector, and gets
+	// its CDR then (flagged for review).
+	r2 := decode[map[string]any](t, st.MustCall("StartTransaction", map[string]any{"connectorId": 1, "idTag": "TAG-OK", "meterStart": 9000, "timestamp": ts3339(t0.Add(80 * time.Minute))}))
+	st.MustCall("StartTransaction", map[string]any{"connectorId": 1, "idTag": "TAG-OK", "meterStart": 9000, "timestamp": ts3339(t0.Add(110 * time.Minute))})
+	lost := sessionByTx(t, ts, "T16", fmt.Sprint(r2["transactionId"]))
+	cdr = ts.mustDo(http.StatusOK, "GET", "/api/v1/cdrs/CDR-"+lost["id"].(string), nil)
+	// 30 min without energy: parking at 6.00/h = 3.00 excl. VAT.
+	if cdr["flag"] == nil || cdr["totalCost"].(map[string]any)["exclVat"] != "3.00" || lost["cost"].(map[string]any)["inclVat"] != "3.57" {
+		t.Fatalf("superseded session %v, CDR %v", lost, cdr)
+	}
 }
 
 // scaledClock runs at scale × real time from now: the simulated stations stamp their messages
@@ -360,5 +370,29 @@ func eventuallyWithin(t *testing.T, d time.Duration, what string, cond func() bo
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTariffsStaleSessionCDR: a session the sweep closes for lack of news gets its CDR.
+func TestTariffsStaleSessionCDR(t *testing.T) {
+	ts := startServer(t, func(c *serveConfig) {
+		c.UnknownStations = "accept"
+		c.SessionTimeout = 300 * time.Millisecond
+		c.sweepEvery = 100 * time.Millisecond
+	})
+	ts.mustDo(http.StatusCreated, "PUT", "/api/v1/tariffs/E", tariffEnergy)
+	ts.mustDo(http.StatusCreated, "POST", "/api/v1/tariff-assignments", map[string]any{"tariffId": "E"})
+	st := ts.dial("STALE-T", "1.6")
+	st.MustCall("BootNotification", boot16())
+	r := decode[map[string]any](t, st.MustCall("StartTransaction", map[string]any{"connectorId": 1, "idTag": "X", "meterStart": 0, "timestamp": nowRFC3339()}))
+	st.Close()
+	var cdrs []any
+	eventually(t, "CDR of the stale session", func() bool {
+		cdrs = ts.mustDo(http.StatusOK, "GET", "/api/v1/cdrs?stationId=STALE-T", nil)["items"].([]any)
+		return len(cdrs) == 1
+	})
+	c := cdrs[0].(map[string]any)
+	if c["transactionId"] != fmt.Sprint(r["transactionId"]) || c["flag"] == nil || c["totalCost"].(map[string]any)["inclVat"] != "0.61" {
+		t.Fatalf("CDR %v", c)
 	}
 }
