@@ -35,6 +35,9 @@ type costUpdates struct {
 	jobs  chan costJob
 	mu    sync.Mutex
 	last  map[int64]time.Time // session → when its last CostUpdated was queued
+	// tariffed remembers whether an active session has a pinned tariff, so that a meter value
+	// costs no store read to find out.
+	tariffed map[int64]bool
 }
 
 type costJob struct {
@@ -43,7 +46,7 @@ type costJob struct {
 }
 
 func newCostUpdates(every time.Duration) *costUpdates {
-	return &costUpdates{every: every, jobs: make(chan costJob, 1024), last: map[int64]time.Time{}}
+	return &costUpdates{every: every, jobs: make(chan costJob, 1024), last: map[int64]time.Time{}, tariffed: map[int64]bool{}}
 }
 
 // due reports whether a session may get a CostUpdated now, and if so marks it sent.
@@ -60,7 +63,34 @@ func (c *costUpdates) due(sessionID int64, now time.Time) bool {
 func (c *costUpdates) forget(sessionID int64) {
 	c.mu.Lock()
 	delete(c.last, sessionID)
+	delete(c.tariffed, sessionID)
 	c.mu.Unlock()
+}
+
+func (c *costUpdates) setTariffed(sessionID int64, yes bool) {
+	c.mu.Lock()
+	c.tariffed[sessionID] = yes
+	c.mu.Unlock()
+}
+
+func (c *costUpdates) isTariffed(sessionID int64) (yes, known bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	yes, known = c.tariffed[sessionID]
+	return yes, known
+}
+
+// sessionTariffed reports whether a session has a pinned tariff, from memory when it can.
+func (s *Service) sessionTariffed(ctx context.Context, sessionID int64) bool {
+	if yes, known := s.costs.isTariffed(sessionID); known {
+		return yes
+	}
+	st, err := s.store.SessionTariff(ctx, sessionID)
+	if err != nil {
+		return false // not pinned yet (or unreadable): the next meter value asks again
+	}
+	s.costs.setTariffed(sessionID, st.TariffID != "")
+	return st.TariffID != ""
 }
 
 // runCostUpdates works through the queued CostUpdated jobs until ctx ends.
@@ -118,10 +148,10 @@ func wireAmount(s string) float64 {
 
 // afterTransaction does a transactional message's billing once it is committed: pins the tariff
 // of a session that just started, writes the CDR of one that ended (or was superseded), and
-// queues a CostUpdated for a 2.0.1 session that sent meter values. It returns the pinned tariff
-// of the session ("" none) and, for an ended session, its CDR. Failures are logged: billing
-// never fails a station's message, and a missing pin or CDR is made up later (billing.Price
-// pins lazily; Complete is idempotent).
+// queues a CostUpdated for a 2.0.1 session that sent meter values. It returns the tariff it
+// pinned (zero unless the session is new) and, for an ended session, its CDR. Failures are
+// logged: billing never fails a station's message, and a missing pin or CDR is made up later
+// (billing.Price pins lazily; Complete is idempotent).
 func (s *Service) afterTransaction(ctx context.Context, o txOutcome, meterValues, is201 bool) (domain.SessionTariff, *domain.CDR) {
 	var pinned domain.SessionTariff
 	var cdr *domain.CDR
@@ -129,6 +159,7 @@ func (s *Service) afterTransaction(ctx context.Context, o txOutcome, meterValues
 		return pinned, nil
 	}
 	if o.superseded != 0 {
+		s.costs.forget(o.superseded)
 		if prev, err := s.store.Session(ctx, o.superseded); err == nil {
 			s.complete(ctx, prev)
 		}
@@ -137,18 +168,16 @@ func (s *Service) afterTransaction(ctx context.Context, o txOutcome, meterValues
 		st, err := s.bill.Pin(ctx, o.sess)
 		if err != nil {
 			s.log.ErrorContext(ctx, "csms: pin tariff", "session", o.sess.ID, "err", err)
+		} else if !o.ended && is201 {
+			s.costs.setTariffed(o.sess.ID, st.TariffID != "")
 		}
 		pinned = st
-	} else if is201 {
-		if st, err := s.store.SessionTariff(ctx, o.sess.ID); err == nil {
-			pinned = st
-		}
 	}
 	switch {
 	case o.ended:
 		s.costs.forget(o.sess.ID)
 		cdr = s.complete(ctx, o.sess)
-	case is201 && meterValues && o.sess.Status == domain.SessionActive && pinned.TariffID != "":
+	case is201 && meterValues && o.sess.Status == domain.SessionActive && s.sessionTariffed(ctx, o.sess.ID):
 		if s.costs.due(o.sess.ID, s.now()) {
 			select {
 			case s.costs.jobs <- costJob{stationID: o.sess.StationID, sessionID: o.sess.ID}:
@@ -205,6 +234,9 @@ func (s *Service) billTransactionEvent(ctx context.Context, o txOutcome, req *v2
 		resp.TotalCost, changed = &total, true
 	}
 	if resp.IdTokenInfo != nil && resp.IdTokenInfo.PersonalMessage == nil {
+		if !o.isNew {
+			pinned, _ = s.store.SessionTariff(ctx, o.sess.ID) // events with an idToken are few
+		}
 		if msg := priceMessage(pinned); msg != nil {
 			resp.IdTokenInfo.PersonalMessage, changed = msg, true
 		}
