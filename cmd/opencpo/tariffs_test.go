@@ -158,7 +158,7 @@ func TestTariffMessages201(t *testing.T) {
 	if fmt.Sprintf("%.2f", er["totalCost"]) != cost["inclVat"] {
 		t.Fatalf("totalCost %v, API inclVat %v", er["totalCost"], cost["inclVat"])
 	}
-	cdr := ts.mustDo(http.StatusOK, "GET", "/api/v1/cdrs/CDR-"+done["id"].(string), nil)
+	cdr := waitCDR(t, ts, done["id"].(string))
 	tc := cdr["totalCost"].(map[string]any)
 	if tc["inclVat"] != "4.24" || cdr["totalEnergy"] != "10" || cdr["tariffId"] != "E" || cdr["totalEnergyCost"].(map[string]any)["inclVat"] != "3.63" ||
 		cdr["totalFixedCost"].(map[string]any)["inclVat"] != "0.61" || len(cdr["chargingPeriods"].([]any)) == 0 {
@@ -176,6 +176,18 @@ func TestTariffMessages201(t *testing.T) {
 	if len(rows) != 2 || rows[0][0] != "id" || rows[1][0] != "CDR-"+done["id"].(string) || rows[1][18] != "4.24" {
 		t.Fatalf("CSV %v", rows)
 	}
+}
+
+// waitCDR waits for a completed session's CDR (written in the background) and returns it.
+func waitCDR(t *testing.T, ts *testServer, sessionID string) map[string]any {
+	t.Helper()
+	var cdr map[string]any
+	eventually(t, "CDR of session "+sessionID, func() bool {
+		var status int
+		status, cdr = ts.do("GET", "/api/v1/cdrs/CDR-"+sessionID, nil)
+		return status == http.StatusOK
+	})
+	return cdr
 }
 
 func exportCSV(t *testing.T, ts *testServer, path string) [][]string {
@@ -225,7 +237,7 @@ func TestTariffs16(t *testing.T) {
 	if c, _ := done["cost"].(map[string]any); c["exclVat"] != "3.40" || c["inclVat"] != "4.05" {
 		t.Fatalf("final 1.6 cost %v", done)
 	}
-	cdr := ts.mustDo(http.StatusOK, "GET", "/api/v1/cdrs/CDR-"+done["id"].(string), nil)
+	cdr := waitCDR(t, ts, done["id"].(string))
 	if cdr["totalChargingTime"] != "1" || cdr["totalParkingTime"] != "0.166667" || cdr["totalParkingCost"].(map[string]any)["exclVat"] != "1.00" {
 		t.Fatalf("CDR %v", cdr)
 	}
@@ -234,7 +246,7 @@ func TestTariffs16(t *testing.T) {
 	r2 := decode[map[string]any](t, st.MustCall("StartTransaction", map[string]any{"connectorId": 1, "idTag": "TAG-OK", "meterStart": 9000, "timestamp": ts3339(t0.Add(80 * time.Minute))}))
 	st.MustCall("StartTransaction", map[string]any{"connectorId": 1, "idTag": "TAG-OK", "meterStart": 9000, "timestamp": ts3339(t0.Add(110 * time.Minute))})
 	lost := sessionByTx(t, ts, "T16", fmt.Sprint(r2["transactionId"]))
-	cdr = ts.mustDo(http.StatusOK, "GET", "/api/v1/cdrs/CDR-"+lost["id"].(string), nil)
+	cdr = waitCDR(t, ts, lost["id"].(string))
 	// 30 min without energy: parking at 6.00/h = 3.00 excl. VAT.
 	if cdr["flag"] == nil || cdr["totalCost"].(map[string]any)["exclVat"] != "3.00" || lost["cost"].(map[string]any)["inclVat"] != "3.57" {
 		t.Fatalf("superseded session %v, CDR %v", lost, cdr)
@@ -331,7 +343,7 @@ func TestTariffsEndToEnd(t *testing.T) {
 		})
 		sess := sessionByTx(t, ts, id, final.TransactionID)
 		cost, _ := sess["cost"].(map[string]any)
-		cdr := ts.mustDo(http.StatusOK, "GET", "/api/v1/cdrs/CDR-"+sess["id"].(string), nil)
+		cdr := waitCDR(t, ts, sess["id"].(string))
 		tc, _ := cdr["totalCost"].(map[string]any)
 		if sess["status"] != "completed" || cost == nil || tc == nil || cdr["tariffId"] != want[id] {
 			t.Fatalf("%s: session %v, CDR %v", id, sess, cdr)

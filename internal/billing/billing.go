@@ -185,6 +185,12 @@ func (b *Biller) Pin(ctx context.Context, sess domain.Session) (domain.SessionTa
 	if err != nil {
 		return domain.SessionTariff{}, err
 	}
+	return b.PinChoice(ctx, sess, c)
+}
+
+// PinChoice pins c (Choose's answer for the session's start) unless the session has a pinned
+// tariff already, and returns the pinned one.
+func (b *Biller) PinChoice(ctx context.Context, sess domain.Session, c Choice) (domain.SessionTariff, error) {
 	return b.store.PinSessionTariff(ctx, domain.SessionTariff{SessionID: sess.ID, TariffID: c.TariffID, Body: c.Body,
 		TimeZone: c.TimeZone, PinnedAt: b.now().UTC()})
 }

@@ -3,6 +3,7 @@ package csms
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -40,9 +41,32 @@ type costUpdates struct {
 	tariffed map[int64]bool
 }
 
+// costJob is one piece of billing work done off the reply path.
 type costJob struct {
+	kind      jobKind
 	stationID string
 	sessionID int64
+	sess      domain.Session  // jobPin, jobComplete: the session as committed
+	choice    *billing.Choice // jobPin: the tariff already chosen, if it was
+}
+
+type jobKind int
+
+const (
+	jobCostUpdate jobKind = iota // send CostUpdated with the running cost
+	jobPin                       // choose and pin a new session's tariff
+	jobComplete                  // write a completed session's CDR
+)
+
+// enqueue hands a job to the workers; a full queue drops it (a missing pin is made up by the
+// first pricing, a missing CDR by the sweep).
+func (s *Service) enqueue(j costJob) bool {
+	select {
+	case s.costs.jobs <- j:
+		return true
+	default:
+		return false
+	}
 }
 
 func newCostUpdates(every time.Duration) *costUpdates {
@@ -105,12 +129,36 @@ func (s *Service) runCostUpdates(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case j := <-s.costs.jobs:
-					s.sendCostUpdate(ctx, j)
+					s.runJob(ctx, j)
 				}
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+func (s *Service) runJob(ctx context.Context, j costJob) {
+	switch j.kind {
+	case jobPin:
+		var st domain.SessionTariff
+		var err error
+		if j.choice != nil {
+			st, err = s.bill.PinChoice(ctx, j.sess, *j.choice)
+		} else {
+			st, err = s.bill.Pin(ctx, j.sess)
+		}
+		if err != nil {
+			s.log.ErrorContext(ctx, "csms: pin tariff", "session", j.sess.ID, "err", err)
+			return
+		}
+		if j.sess.Status == domain.SessionActive {
+			s.costs.setTariffed(j.sess.ID, st.TariffID != "")
+		}
+	case jobComplete:
+		s.complete(ctx, j.sess)
+	default:
+		s.sendCostUpdate(ctx, j)
+	}
 }
 
 func (s *Service) sendCostUpdate(ctx context.Context, j costJob) {
@@ -146,47 +194,57 @@ func wireAmount(s string) float64 {
 	return d.InexactFloat64()
 }
 
-// afterTransaction does a transactional message's billing once it is committed: pins the tariff
-// of a session that just started, writes the CDR of one that ended (or was superseded), and
-// queues a CostUpdated for a 2.0.1 session that sent meter values. It returns the tariff it
-// pinned (zero unless the session is new) and, for an ended session, its CDR. Failures are
-// logged: billing never fails a station's message, and a missing pin or CDR is made up later
-// (billing.Price pins lazily; Complete is idempotent).
-func (s *Service) afterTransaction(ctx context.Context, o txOutcome, meterValues, is201 bool) (domain.SessionTariff, *domain.CDR) {
-	var pinned domain.SessionTariff
-	var cdr *domain.CDR
+// afterTransaction queues a transactional message's billing once it is committed, so that no
+// reply waits for it: pinning the tariff of a session that just started, writing the CDR of one
+// that ended (or was superseded), a CostUpdated for a 2.0.1 session that sent meter values.
+// What the reply itself needs is worked out here, from reads only: for an ended session its cost
+// (the CDR will hold the same, priced from the same pinned tariff and samples).
+func (s *Service) afterTransaction(ctx context.Context, o txOutcome, meterValues, is201 bool, choice *billing.Choice) *billing.Priced {
 	if !o.applied {
-		return pinned, nil
+		return nil
 	}
 	if o.superseded != 0 {
 		s.costs.forget(o.superseded)
 		if prev, err := s.store.Session(ctx, o.superseded); err == nil {
-			s.complete(ctx, prev)
+			s.enqueue(costJob{kind: jobComplete, sessionID: prev.ID, sess: prev})
 		}
 	}
-	if o.isNew {
-		st, err := s.bill.Pin(ctx, o.sess)
-		if err != nil {
-			s.log.ErrorContext(ctx, "csms: pin tariff", "session", o.sess.ID, "err", err)
-		} else if !o.ended && is201 {
-			s.costs.setTariffed(o.sess.ID, st.TariffID != "")
-		}
-		pinned = st
+	if o.isNew && !o.ended {
+		s.enqueue(costJob{kind: jobPin, sessionID: o.sess.ID, sess: o.sess, choice: choice})
 	}
 	switch {
 	case o.ended:
 		s.costs.forget(o.sess.ID)
-		cdr = s.complete(ctx, o.sess)
-	case is201 && meterValues && o.sess.Status == domain.SessionActive && s.sessionTariffed(ctx, o.sess.ID):
-		if s.costs.due(o.sess.ID, s.now()) {
-			select {
-			case s.costs.jobs <- costJob{stationID: o.sess.StationID, sessionID: o.sess.ID}:
-			default:
-				s.costs.forget(o.sess.ID) // queue full: the next meter value tries again
+		var priced *billing.Priced
+		if is201 {
+			p, err := s.bill.Price(ctx, o.sess) // pins first when the session is new
+			if err != nil {
+				s.log.ErrorContext(ctx, "csms: price ended session", "session", o.sess.ID, "err", err)
 			}
+			priced = p
+		}
+		s.enqueue(costJob{kind: jobComplete, sessionID: o.sess.ID, sess: o.sess})
+		return priced
+	case is201 && meterValues && o.sess.Status == domain.SessionActive && s.sessionTariffed(ctx, o.sess.ID):
+		if s.costs.due(o.sess.ID, s.now()) && !s.enqueue(costJob{kind: jobCostUpdate, stationID: o.sess.StationID, sessionID: o.sess.ID}) {
+			s.costs.forget(o.sess.ID) // queue full: the next meter value tries again
 		}
 	}
-	return pinned, cdr
+	return nil
+}
+
+// repairCDRs writes the CDRs that a full job queue or a stop of the server left out, looking at
+// the newest completed sessions.
+func (s *Service) repairCDRs(ctx context.Context) {
+	items, _, err := s.store.Sessions(ctx, domain.SessionFilter{Status: domain.SessionCompleted}, domain.Page{Limit: 200})
+	if err != nil {
+		return
+	}
+	for _, sess := range items {
+		if _, err := s.store.CDR(ctx, sess.ID); errors.Is(err, domain.ErrNotFound) {
+			s.complete(ctx, sess)
+		}
+	}
 }
 
 func (s *Service) complete(ctx context.Context, sess domain.Session) *domain.CDR {
@@ -217,25 +275,38 @@ func priceMessage(st domain.SessionTariff) *v201.MessageContentType {
 }
 
 // billTransactionEvent adds the billing to a TransactionEvent's answer: totalCost (incl. VAT,
-// the CDR's) for an Ended event, the price as personalMessage where idTokenInfo is sent. A
+// as the CDR will have it) for an Ended event, the price as personalMessage where idTokenInfo is sent. A
 // retransmission gets the answer stored with the first, which holds neither.
 func (s *Service) billTransactionEvent(ctx context.Context, o txOutcome, req *v201.TransactionEventRequest, answer []byte) []byte {
-	pinned, cdr := s.afterTransaction(ctx, o, len(req.MeterValue) > 0, true)
 	if !o.applied {
 		return answer
 	}
+	// A new session with an idToken answer shows its price: choose now, once, and pin that.
+	var choice *billing.Choice
+	if o.isNew && !o.ended && o.sess.IDToken != "" {
+		if c, err := s.bill.Choose(ctx, o.sess.StationID, o.sess.EVSEID, o.sess.IDToken, o.sess.StartedAt); err == nil {
+			choice = &c
+		}
+	}
+	priced := s.afterTransaction(ctx, o, len(req.MeterValue) > 0, true, choice)
 	var resp v201.TransactionEventResponse
 	if err := json.Unmarshal(answer, &resp); err != nil {
 		return answer
 	}
 	changed := false
-	if cdr != nil && cdr.Currency != "" {
-		total := wireAmount(cdr.TotalInclVat)
+	if priced != nil {
+		total := wireAmount(priced.Cost.Money().InclVat)
 		resp.TotalCost, changed = &total, true
 	}
 	if resp.IdTokenInfo != nil && resp.IdTokenInfo.PersonalMessage == nil {
-		if !o.isNew {
-			pinned, _ = s.store.SessionTariff(ctx, o.sess.ID) // events with an idToken are few
+		var pinned domain.SessionTariff
+		switch {
+		case priced != nil:
+			pinned = domain.SessionTariff{TariffID: priced.TariffID, Body: mustJSON(priced.Tariff)}
+		case choice != nil:
+			pinned = domain.SessionTariff{TariffID: choice.TariffID, Body: choice.Body}
+		default:
+			pinned, _ = s.store.SessionTariff(ctx, o.sess.ID) // later events with an idToken are few
 		}
 		if msg := priceMessage(pinned); msg != nil {
 			resp.IdTokenInfo.PersonalMessage, changed = msg, true

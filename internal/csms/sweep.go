@@ -41,6 +41,7 @@ func (s *Service) sweep(ctx context.Context) {
 	if _, err := s.CloseStaleSessions(ctx); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "csms: stale session sweep", "err", err)
 	}
+	s.repairCDRs(ctx)
 	if _, err := s.store.PruneStationMessages(ctx, s.now().UTC().Add(-s.cfg.LedgerRetention)); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "csms: prune message ledger", "err", err)
 	}

@@ -57,7 +57,7 @@ func (s *Service) startTransaction16(ctx context.Context, c *stationCall, req *v
 		return json.Marshal(v16.StartTransactionResponse{TransactionId: int(sess.ID), IdTagInfo: idTagInfo16(a)})
 	})
 	if err == nil {
-		s.afterTransaction(ctx, o, false, false)
+		s.afterTransaction(ctx, o, false, false, nil)
 	}
 	return json.RawMessage(answer), err
 }
@@ -161,7 +161,7 @@ func (s *Service) stopTransaction16(ctx context.Context, c *stationCall, req *v1
 		return json.Marshal(resp)
 	})
 	if err == nil {
-		s.afterTransaction(ctx, o, false, false)
+		s.afterTransaction(ctx, o, false, false, nil)
 	}
 	return json.RawMessage(answer), err
 }
