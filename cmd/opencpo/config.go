@@ -40,6 +40,7 @@ type serveConfig struct {
 	DataDir           string        // uploaded files; "" picks a default (see dataDir)
 	campaignEvery     time.Duration // tests speed up the firmware campaign runner
 	PublicURL         string
+	costUpdateEvery   time.Duration // tests send CostUpdated on every meter value
 }
 
 // envFlags binds flags to environment variables: the environment gives the default, a flag given

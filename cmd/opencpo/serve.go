@@ -108,6 +108,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Events: events, Log: log,
 		Cluster: cl.csmsConfig(), Lease: cl.lease(),
 		RefreshConfigOnBoot: !cfg.NoConfigRefresh,
+		CostUpdateEvery:     cfg.costUpdateEvery,
 	}, store)
 	observer, frames := messageLog(cfg)
 	ws := ocppws.New(ocppws.Config{Frames: observer}, central, log, reg)

@@ -1,6 +1,6 @@
 // Package api is the REST API under /api/v1 (CONTRACT.md §3): bearer-token authentication with
 // roles, JSON in and out, one error body, cursor-paged lists. Handlers return errors; one adapter
-// renders them. It imports the domain, the credential, framelog and commands packages,
+// renders them. It imports the domain, the credential, framelog, commands and billing packages,
 // golang.org/x/text (country codes) and the standard library; it reaches stations only through
 // the Operations interface (implemented by package csms).
 package api
@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencpo/opencpo/internal/billing"
 	"github.com/opencpo/opencpo/internal/commands"
 	"github.com/opencpo/opencpo/internal/domain"
 )
@@ -77,6 +78,8 @@ type Server struct {
 	cmds  *commands.Table
 	log   *slog.Logger
 	now   func() time.Time
+	// billing chooses, pins and prices tariffs for sessions, CDRs and price-before-start.
+	billing *billing.Biller
 }
 
 // New returns the API server.
@@ -97,7 +100,8 @@ func New(cfg Config, store domain.Store, ops Operations) *Server {
 		cfg.TokenUsageEvery = time.Minute
 	}
 	return &Server{cfg: cfg, store: store, ops: ops, log: cfg.Log, now: cfg.Now, closing: make(chan struct{}),
-		tokens: newTokenCache(cfg.TokenCacheTTL, 10_000), cmds: commands.New()}
+		tokens: newTokenCache(cfg.TokenCacheTTL, 10_000), cmds: commands.New(),
+		billing: billing.New(store, cfg.Now, cfg.Log)}
 }
 
 // Close ends the live event streams; the other handlers are unaffected.

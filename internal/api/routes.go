@@ -79,6 +79,18 @@ func (s *Server) routeTable() []route {
 		{"PUT", "/api/v1/firmware/{name}", s.putFirmware},
 		{"DELETE", "/api/v1/firmware/{name}", s.deleteFirmware},
 
+		{"PUT", "/api/v1/tariffs/{id}", s.putTariff},
+		{"GET", "/api/v1/tariffs", s.listTariffs},
+		{"GET", "/api/v1/tariffs/{id}", s.getTariff},
+		{"DELETE", "/api/v1/tariffs/{id}", s.deleteTariff},
+		{"POST", "/api/v1/tariff-assignments", s.createAssignment},
+		{"GET", "/api/v1/tariff-assignments", s.listAssignments},
+		{"DELETE", "/api/v1/tariff-assignments/{id}", s.deleteAssignment},
+		{"GET", "/api/v1/stations/{id}/evses/{evseId}/price", s.evsePrice},
+		{"GET", "/api/v1/cdrs", s.listCDRs},
+		{"GET", "/api/v1/cdrs.csv", s.exportCDRs},
+		{"GET", "/api/v1/cdrs/{id}", s.getCDR},
+
 		{"GET", "/api/v1/openapi.json", s.openAPI},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/pricing"
 )
 
 type sessionJSON struct {
@@ -29,6 +30,8 @@ type sessionJSON struct {
 	ReservationID *int       `json:"reservationId,omitempty"`
 	Flag          string     `json:"flag,omitempty"`
 	UpdatedAt     time.Time  `json:"updatedAt"`
+	// Cost is live while active, final once completed; absent when no tariff applies.
+	Cost *pricing.Money `json:"cost,omitempty"`
 }
 
 func sessionView(s domain.Session) sessionJSON {
@@ -73,7 +76,9 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := listResponse[sessionJSON]{Items: make([]sessionJSON, 0, len(items)), NextCursor: next}
 	for _, it := range items {
-		out.Items = append(out.Items, sessionView(it))
+		v := sessionView(it)
+		v.Cost = s.sessionCost(r, it)
+		out.Items = append(out.Items, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -97,7 +102,9 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, sessionView(sess))
+	v := sessionView(sess)
+	v.Cost = s.sessionCost(r, sess)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

@@ -162,7 +162,11 @@ func (s *Server) getStation(w http.ResponseWriter, r *http.Request) error {
 	if err := s.addLocations(r.Context(), v); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v[0])
+	out, err := s.stationWithPricing(r, v[0])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -172,6 +176,7 @@ type patchStationRequest struct {
 	RegistrationStatus *string `json:"registrationStatus"`
 	// LocationID assigns the station to a location; null unassigns it.
 	LocationID optionalString `json:"locationId"`
+	stationPricingPatch
 }
 
 func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
@@ -206,7 +211,16 @@ func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	st, err := s.store.UpdateStation(r.Context(), id, patch)
+	pricingChanged, err := s.applyStationPricing(r, id, req.stationPricingPatch)
+	if err != nil {
+		return err
+	}
+	var st domain.Station
+	if patch == (domain.StationPatch{}) && pricingChanged {
+		st, err = s.store.Station(r.Context(), id)
+	} else {
+		st, err = s.store.UpdateStation(r.Context(), id, patch)
+	}
 	if err != nil {
 		return err
 	}
@@ -220,7 +234,11 @@ func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
 	if err := s.addLocations(r.Context(), v); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v[0])
+	out, err := s.stationWithPricing(r, v[0])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

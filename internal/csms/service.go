@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencpo/opencpo/internal/billing"
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/domain"
 	"github.com/opencpo/opencpo/internal/ocpp"
@@ -79,8 +80,11 @@ type Config struct {
 	// RefreshMinAge: a station whose configuration was read more recently than this is not read
 	// again on boot unless its firmware changed.
 	RefreshMinAge time.Duration
-	Now           func() time.Time
-	Log           *slog.Logger
+	// CostUpdateEvery is the least time between two CostUpdated calls for one 2.0.1 session
+	// (sent on meter values while a tariff applies); default one minute.
+	CostUpdateEvery time.Duration
+	Now             func() time.Time
+	Log             *slog.Logger
 }
 
 // Service is the central system.
@@ -94,6 +98,8 @@ type Service struct {
 	remote   *remoteStarts
 	reports  *fullReports
 	refreshQ chan refreshJob
+	bill     *billing.Biller
+	costs    *costUpdates
 
 	mu       sync.Mutex
 	caller   Caller
@@ -146,6 +152,9 @@ func New(cfg Config, store domain.Store) *Service {
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = time.Minute
 	}
+	if cfg.CostUpdateEvery <= 0 {
+		cfg.CostUpdateEvery = time.Minute
+	}
 	if cfg.UnknownStations == "" {
 		cfg.UnknownStations = UnknownPending
 	}
@@ -176,6 +185,8 @@ func New(cfg Config, store domain.Store) *Service {
 		refreshed: map[string]time.Time{},
 
 		connecting: map[string]chan struct{}{},
+		bill:       billing.New(store, cfg.Now, cfg.Log),
+		costs:      newCostUpdates(cfg.CostUpdateEvery),
 	}
 	s.tables = map[ocpp.Version]map[string]handler{ocpp.V16: s.handlers16(), ocpp.V201: s.handlers201()}
 	return s

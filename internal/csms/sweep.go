@@ -12,9 +12,10 @@ import (
 )
 
 // Run does the central system's background work until ctx ends: writing stations' last-seen
-// times, closing sessions that have had no news for longer than the session timeout, and
-// forgetting exactly-once ledger entries older than the retention. In a cluster the last two
-// run on the holder of the sweep lease only, and the cluster jobs (runClusterJobs) run beside.
+// times, closing sessions that have had no news for longer than the session timeout (and writing
+// their CDRs), forgetting exactly-once ledger entries older than the retention, and sending
+// CostUpdated to 2.0.1 stations. In a cluster the sweep runs on the holder of the sweep lease
+// only, and the cluster jobs (runClusterJobs) run beside.
 func (s *Service) Run(ctx context.Context) error {
 	flush := time.NewTicker(s.cfg.TouchEvery)
 	defer flush.Stop()
@@ -34,6 +35,9 @@ func (s *Service) Run(ctx context.Context) error {
 		defer close(refreshDone)
 		s.runRefresh(ctx)
 	}()
+	costsDone := make(chan struct{})
+	go func() { s.runCostUpdates(ctx); close(costsDone) }()
+	defer func() { <-costsDone }()
 	s.sweep(ctx)
 	for {
 		select {
@@ -58,6 +62,7 @@ func (s *Service) sweep(ctx context.Context) {
 	if _, err := s.CloseStaleSessions(ctx); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "csms: stale session sweep", "err", err)
 	}
+	s.repairCDRs(ctx)
 	if _, err := s.store.PruneStationMessages(ctx, s.now().UTC().Add(-s.cfg.LedgerRetention)); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "csms: prune message ledger", "err", err)
 	}
@@ -90,6 +95,10 @@ func (s *Service) CloseStaleSessions(ctx context.Context) (int, error) {
 		}
 		s.log.WarnContext(ctx, "csms: stale session closed", "station", sess.StationID, "session", sess.ID)
 		closed++
+		if done, err := s.store.Session(ctx, sess.ID); err == nil {
+			s.costs.forget(sess.ID)
+			s.complete(ctx, done)
+		}
 	}
 	return closed, nil
 }

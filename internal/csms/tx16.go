@@ -30,6 +30,7 @@ func (s *Service) startTransaction16(ctx context.Context, c *stationCall, req *v
 	if req.ConnectorId < 1 {
 		return nil, ocpp.Errorf(ocpp.PropertyConstraintViolation, "connectorId must be 1 or more for a transaction")
 	}
+	var o txOutcome
 	answer, err := s.apply(ctx, c, func(tx domain.SessionTx) ([]byte, error) {
 		now := s.now().UTC()
 		a, err := authorize(tx.Token, req.IdTag, now)
@@ -37,7 +38,8 @@ func (s *Service) startTransaction16(ctx context.Context, c *stationCall, req *v
 			return nil, err
 		}
 		at := req.Timestamp.UTC()
-		if err := supersede(tx, c.Station.ID, req.ConnectorId, at, now); err != nil {
+		superseded, err := supersede(tx, c.Station.ID, req.ConnectorId, at, now)
+		if err != nil {
 			return nil, err
 		}
 		sess := domain.Session{
@@ -51,10 +53,12 @@ func (s *Service) startTransaction16(ctx context.Context, c *stationCall, req *v
 		if err != nil {
 			return nil, err
 		}
+		o = txOutcome{sess: sess, applied: true, isNew: true, superseded: superseded}
 		return json.Marshal(v16.StartTransactionResponse{TransactionId: int(sess.ID), IdTagInfo: idTagInfo16(a)})
 	})
 	if err == nil {
 		s.reservationUsed(ctx, c.Station.ID, req.ReservationId, transactionIDOf16(answer))
+		s.afterTransaction(ctx, o, false, false, nil)
 	}
 	return json.RawMessage(answer), err
 }
@@ -62,22 +66,23 @@ func (s *Service) startTransaction16(ctx context.Context, c *stationCall, req *v
 // supersede closes an older session still open on the EVSE: a new start there proves it ended,
 // even if its stop never arrived. It is flagged for review; its real stop, if it comes later,
 // still wins.
-func supersede(tx domain.SessionTx, stationID string, evseID int, at, now time.Time) error {
+// It returns the id of the session it closed (0: none).
+func supersede(tx domain.SessionTx, stationID string, evseID int, at, now time.Time) (int64, error) {
 	prev, err := tx.ActiveSessionOn(stationID, evseID)
 	if errors.Is(err, domain.ErrNotFound) {
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if prev.StartedAt.After(at) {
-		return nil // an older start replayed late must not close the newer session
+		return 0, nil // an older start replayed late must not close the newer session
 	}
 	prev.Status, prev.StoppedAt, prev.StopReason = domain.SessionCompleted, at, "Other"
 	prev.Flag = FlagSuperseded
 	prev.MeterStopWh = prev.MeterLastWh
 	prev.UpdatedAt = now
-	return tx.UpdateSession(prev)
+	return prev.ID, tx.UpdateSession(prev)
 }
 
 func tokenType(a authorization) string {
@@ -98,6 +103,7 @@ func (s *Service) stopTransaction16(ctx context.Context, c *stationCall, req *v1
 		}
 		samples = append(samples, ms...)
 	}
+	var o txOutcome
 	answer, err := s.apply(ctx, c, func(tx domain.SessionTx) ([]byte, error) {
 		now := s.now().UTC()
 		resp := v16.StopTransactionResponse{}
@@ -152,8 +158,12 @@ func (s *Service) stopTransaction16(ctx context.Context, c *stationCall, req *v1
 		if err := tx.UpdateSession(sess); err != nil {
 			return nil, err
 		}
+		o = txOutcome{sess: sess, applied: true, ended: true}
 		return json.Marshal(resp)
 	})
+	if err == nil {
+		s.afterTransaction(ctx, o, false, false, nil)
+	}
 	return json.RawMessage(answer), err
 }
 

@@ -31,12 +31,14 @@ func idTokenInfo201(a authorization) v201.IdTokenInfoType {
 	return info
 }
 
-func (s *Service) authorize201(ctx context.Context, _ *stationCall, req *v201.AuthorizeRequest) (any, error) {
+func (s *Service) authorize201(ctx context.Context, c *stationCall, req *v201.AuthorizeRequest) (any, error) {
 	a, err := authorize201(s.storeTokens(ctx), req.IdToken, s.now())
 	if err != nil {
 		return nil, err
 	}
-	return v201.AuthorizeResponse{IdTokenInfo: idTokenInfo201(a)}, nil
+	info := idTokenInfo201(a)
+	s.authorizePrice(ctx, c.Station.ID, &info, req.IdToken.IdToken)
+	return v201.AuthorizeResponse{IdTokenInfo: info}, nil
 }
 
 // transactionEvent201 applies one TransactionEvent. Events may arrive late or out of order
@@ -51,7 +53,9 @@ func (s *Service) transactionEvent201(ctx context.Context, c *stationCall, req *
 			connectorID = *req.Evse.ConnectorId
 		}
 	}
+	var o txOutcome
 	answer, err := s.apply(ctx, c, func(tx domain.SessionTx) ([]byte, error) {
+		o = txOutcome{}
 		now := s.now().UTC()
 		at := req.Timestamp.UTC()
 		resp := v201.TransactionEventResponse{}
@@ -73,7 +77,7 @@ func (s *Service) transactionEvent201(ctx context.Context, c *stationCall, req *
 		}
 		if isNew {
 			if evseID > 0 {
-				if err := supersede(tx, c.Station.ID, evseID, at, now); err != nil {
+				if o.superseded, err = supersede(tx, c.Station.ID, evseID, at, now); err != nil {
 					return nil, err
 				}
 			}
@@ -120,10 +124,13 @@ func (s *Service) transactionEvent201(ctx context.Context, c *stationCall, req *
 		if err := tx.UpdateSession(sess); err != nil {
 			return nil, err
 		}
+		o.sess, o.applied, o.isNew = sess, true, isNew
+		o.ended = sess.Status == domain.SessionCompleted && req.EventType == v201.TransactionEventEnumTypeEnded
 		return json.Marshal(resp)
 	})
 	if err == nil {
 		s.reservationUsed(ctx, c.Station.ID, req.ReservationId, req.TransactionInfo.TransactionId)
+		answer = s.billTransactionEvent(ctx, o, req, answer)
 	}
 	return json.RawMessage(answer), err
 }

@@ -59,5 +59,7 @@ type Store interface {
 	LogStore
 	SecretStore
 	CampaignStore
+	TariffStore
+	CDRStore
 	Close() error
 }

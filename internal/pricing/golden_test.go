@@ -169,6 +169,15 @@ const (
 	ownFlatWithThreshold = `{"currency":"EUR","elements":[
 		{"price_components":[{"type":"FLAT","price":5.00,"step_size":0}],"restrictions":{"min_kwh":10}},
 		{"price_components":[{"type":"FLAT","price":1.00,"step_size":0},{"type":"ENERGY","price":0.30,"step_size":0}]}]}`
+	ownWeekend = `{"currency":"EUR","elements":[
+		{"price_components":[{"type":"ENERGY","price":0.40,"vat":21,"step_size":1}],"restrictions":{"day_of_week":["SATURDAY","SUNDAY"]}},
+		{"price_components":[{"type":"ENERGY","price":0.30,"vat":21,"step_size":1}]}]}`
+	ownFastSurcharge = `{"currency":"EUR","elements":[
+		{"price_components":[{"type":"TIME","price":6.00,"step_size":60}],"restrictions":{"min_power":22}},
+		{"price_components":[{"type":"ENERGY","price":0.30,"step_size":1}]}]}`
+	ownMaxCurrent = `{"currency":"EUR","elements":[
+		{"price_components":[{"type":"ENERGY","price":0.25,"step_size":1}],"restrictions":{"max_current":16}},
+		{"price_components":[{"type":"ENERGY","price":0.35,"step_size":1}]}]}`
 	ownJPY = `{"currency":"JPY","elements":[{"price_components":[{"type":"ENERGY","price":35.5,"vat":10,"step_size":1}]}]}`
 )
 
@@ -278,6 +287,12 @@ func goldenVectors(t *testing.T) []golden {
 			ownFlatWithThreshold, session(noon, utc, charge(2*H, "20")), "7.00", "7.00"},
 		{"zero-length session pays the flat fee", "own",
 			ownFlatWithThreshold, session(noon, utc), "1.00", "1.00"},
+		{"day_of_week across midnight Friday → Saturday", "own: 23:00–01:00 Amsterdam, 2 kWh × 0.30 on Friday + 2 kWh × 0.40 on Saturday",
+			ownWeekend, session(at(ams, 2025, 6, 6, 23, 0), ams, charge(2*H, "4")), "1.40", "1.69"},
+		{"min_power surcharge only while fast", "own: 30 min at 50 kW (25 kWh) + 30 min at 11 kW (5.5 kWh): 30.5 × 0.30 + 0.5 h × 6.00",
+			ownFastSurcharge, session(noon, utc, charge(30*M, "25").kw(50), charge(30*M, "5.5").kw(11)), "12.15", "12.15"},
+		{"max_current: 16 A and above", "own: 3 kWh at 16 A (not below 16: 0.35) + 2 kWh at 10 A (0.25)",
+			ownMaxCurrent, session(noon, utc, charge(H, "3").amps(16), charge(H, "2").amps(10)), "1.55", "1.55"},
 		{"JPY has no minor unit", "own: 12.345 kWh × 35.5 = 438.2475 → 438; incl 482.07225 → 482",
 			ownJPY, session(noon, utc, charge(H, "12.345")), "438", "482"},
 	}

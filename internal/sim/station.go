@@ -32,6 +32,7 @@ type Station struct {
 	proto   protocol
 	log     *slog.Logger
 	stats   counters
+	costs   costLog // prices the CSMS sent (2.0.1 CostUpdated, totalCost)
 	scale   float64
 
 	evses   []*evse

@@ -222,7 +222,12 @@ func (p v201proto) endTx(e *evse, tx *txn, reason stopReason) {
 		if reason == stopLocal {
 			r.IdToken = ptr(idToken201(tx.token))
 		}
-	}, func(v201.TransactionEventResponse) { s.stats.sessionsCompleted.Add(1) })
+	}, func(r v201.TransactionEventResponse) {
+		s.stats.sessionsCompleted.Add(1)
+		if r.TotalCost != nil {
+			s.costs.add(CostReport{TransactionID: tx.id, TotalCost: *r.TotalCost, Final: true})
+		}
+	})
 }
 
 // --- CSMS-initiated calls ---------------------------------------------------------------------
@@ -253,6 +258,7 @@ var handlers201 = map[string]handler{
 	"CancelReservation":    cancelReservation201,
 	"GetLog":               getLog201,
 	"UpdateFirmware":       updateFirmware201,
+	"CostUpdated":          costUpdated201,
 }
 
 func (p v201proto) handler(action string) handler { return handlers201[action] }

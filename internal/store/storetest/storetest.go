@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 	tests = append(tests, remoteOpsTests...)
 	tests = append(tests, fieldOpsTests...)
 	tests = append(tests, campaignTests...)
+	tests = append(tests, tariffTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
