@@ -50,5 +50,6 @@ type Store interface {
 	AuditStore
 	TokenStore
 	SessionStore
+	UserStore
 	Close() error
 }

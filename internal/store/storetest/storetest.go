@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 	}
 	tests = append(tests, tokenTests...)
 	tests = append(tests, sessionTests...)
+	tests = append(tests, userTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
