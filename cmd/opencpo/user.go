@@ -16,19 +16,19 @@ import (
 const userUsage = `Usage: opencpo user add EMAIL --role admin|operator|readonly [--db PATH_OR_URL]
 
 Creates a console user in the database that --db / OPENCPO_DB names. The password is read from
-standard input (one line), e.g.  printf '%%s\n' "$PASSWORD" | opencpo user add ops@example.com --role admin
+standard input (one line), e.g.  printf '%s\n' "$PASSWORD" | opencpo user add ops@example.com --role admin
 `
 
 // runUser is `opencpo user add`: the way to create the first console admin (later ones can be
 // added on the console's users page).
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		fmt.Fprintf(stderr, userUsage)
+		_, _ = io.WriteString(stderr, userUsage)
 		return errUsage
 	}
 	args = args[1:]
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintf(stderr, userUsage)
+		_, _ = io.WriteString(stderr, userUsage)
 		return errUsage
 	}
 	rawEmail := args[0]

@@ -65,11 +65,11 @@ type attention struct {
 
 type dashboardData struct {
 	Total, Online, Offline, Faulted, Unavailable, Pending int
-	Active                                               int
-	SessionsToday                                        int
-	EnergyTodayWh                                        float64
-	Attention                                            []attention
-	AttentionMore                                        int
+	Active                                                int
+	SessionsToday                                         int
+	EnergyTodayWh                                         float64
+	Attention                                             []attention
+	AttentionMore                                         int
 }
 
 const maxAttention = 50
