@@ -266,6 +266,22 @@ func TestConsoleRoles(t *testing.T) {
 	}
 	// An admin disables the viewer: the viewer's session ends at once.
 	admin, atoken := cs.signIn(t, "admin@example.com")
+	if status, body := cs.get(t, admin, "/users"); status != 200 || !strings.Contains(body, "viewer@example.com") || !strings.Contains(body, "(you)") {
+		t.Errorf("admin GET /users = %d", status)
+	}
+	if resp, body := cs.post(t, admin, "/users", url.Values{"csrf": {atoken}, "email": {"new@example"}, "role": {"operator"}, "password": {"short"}}); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, `id="u-email-err"`) || !strings.Contains(body, `id="u-pw-err"`) || !strings.Contains(body, `value="new@example"`) || strings.Contains(body, `value="short"`) {
+		t.Errorf("bad new user = %d; want errors next to email and password, the email kept, the password not echoed", resp.StatusCode)
+	}
+	if resp, _ := cs.post(t, admin, "/users/admin@example.com", url.Values{"csrf": {atoken}, "role": {"readonly"}}); resp.StatusCode != http.StatusConflict {
+		t.Errorf("admin demoting themselves = %d, want 409", resp.StatusCode)
+	}
+	if resp, _ := cs.post(t, admin, "/users", url.Values{"csrf": {atoken}, "email": {"New@Example.com"}, "role": {"operator"}, "password": {consolePassword}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("admin creates a user = %d", resp.StatusCode)
+	}
+	if resp := cs.login(t, newClient(t), "new@example.com", consolePassword); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("new user signs in = %d", resp.StatusCode)
+	}
 	if resp, _ := cs.post(t, admin, "/users/viewer@example.com", url.Values{"csrf": {atoken}, "disabled": {"true"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("disable viewer = %d", resp.StatusCode)
 	}

@@ -88,6 +88,16 @@ func (st *sessionStore) get(id string) (*session, string) {
 	return s, key
 }
 
+// alive reports whether the session of a cookie value is still valid, without counting this as
+// a use (an open event stream must not keep an unattended session alive).
+func (st *sessionStore) alive(id string) bool {
+	now := st.now()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.byHash[hashID(id)]
+	return s != nil && now.Sub(s.lastSeen) <= st.idle && now.Sub(s.created) <= st.maxAg
+}
+
 func (st *sessionStore) delete(key string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -66,7 +66,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 			if cookie == nil {
 				return nil
 			}
-			if sess, _ := s.sessions.get(cookie.Value); sess == nil {
+			if !s.sessions.alive(cookie.Value) {
 				return nil
 			}
 		}
