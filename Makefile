@@ -19,7 +19,7 @@ demo: assets
 
 # Everything CI checks: formatting, vet, staticcheck, and the tests with the race detector.
 test: lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
 
 lint: vet staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -51,10 +51,16 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 
-	consolePassword, err := createDemoAdmin(ctx, cfg, log)
-	if err != nil {
-		return fmt.Errorf("create the demo console user: %w", err)
+	// The console admin is created while the server starts; the demo waits for both.
+	type adminResult struct {
+		password string
+		err      error
 	}
+	adminDone := make(chan adminResult, 1)
+	go func() {
+		p, err := createDemoAdmin(ctx, cfg, log)
+		adminDone <- adminResult{p, err}
+	}()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -65,9 +71,17 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	select {
 	case addr = <-ready:
 	case err := <-serveDone:
+		<-adminDone
 		return err
 	}
 	base := "http://" + dialable(addr)
+	admin := <-adminDone
+	if admin.err != nil {
+		cancel()
+		<-serveDone
+		return fmt.Errorf("create the demo console user: %w", admin.err)
+	}
+	consolePassword := admin.password
 
 	if err := createDemoTokens(ctx, base, cfg.APIToken); err != nil {
 		cancel()
@@ -173,7 +187,9 @@ func createDemoAdmin(ctx context.Context, cfg serveConfig, log *slog.Logger) (st
 		return "", err
 	}
 	password := strings.TrimPrefix(token, "ocpo_")[:20]
-	hash, err := credential.Hash(password, credential.UserParams())
+	// 120 random bits need no memory-hard stretching: the cheap station parameters keep the
+	// demo's start quick.
+	hash, err := credential.Hash(password, credential.StationParams())
 	if err != nil {
 		return "", err
 	}
