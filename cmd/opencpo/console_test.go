@@ -264,6 +264,24 @@ func TestConsoleRoles(t *testing.T) {
 	if len(items) == 0 || items[0].(map[string]any)["actor"] != "ops@example.com" || items[0].(map[string]any)["action"] != "CreateToken" {
 		t.Errorf("audit after console token creation = %v", items)
 	}
+	// A pending station is approved from its page; the dashboard lists it until then.
+	cs.mustDo(201, "POST", "/api/v1/stations", map[string]any{"id": "PEND-1", "registrationStatus": "Pending"})
+	if _, body := cs.get(t, ops, "/"); !strings.Contains(body, "PEND-1</a>: waiting for approval") {
+		t.Errorf("dashboard does not list the pending station")
+	}
+	if _, body := cs.get(t, ops, "/stations/PEND-1"); !strings.Contains(body, "Approve") {
+		t.Errorf("pending station page has no Approve button")
+	}
+	if resp, _ := cs.post(t, ops, "/stations/PEND-1/registration", url.Values{"csrf": {otoken}, "status": {"Accepted"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve = %d", resp.StatusCode)
+	}
+	if got := cs.mustDo(200, "GET", "/api/v1/stations/PEND-1", nil)["registrationStatus"]; got != "Accepted" {
+		t.Errorf("after approval: %v", got)
+	}
+	if _, body := cs.get(t, ops, "/stations/PEND-1"); !strings.Contains(body, "Station PEND-1 is now Accepted.") {
+		t.Errorf("no confirmation after approval")
+	}
+
 	// An admin disables the viewer: the viewer's session ends at once.
 	admin, atoken := cs.signIn(t, "admin@example.com")
 	if status, body := cs.get(t, admin, "/users"); status != 200 || !strings.Contains(body, "viewer@example.com") || !strings.Contains(body, "(you)") {
