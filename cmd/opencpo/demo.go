@@ -51,19 +51,18 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	// The console admin is created while the server starts; the demo waits for both.
 	type adminResult struct {
 		password string
 		err      error
 	}
 	adminDone := make(chan adminResult, 1)
-	go func() {
+	go func(ctx context.Context) {
 		p, err := createDemoAdmin(ctx, cfg, log)
 		adminDone <- adminResult{p, err}
-	}()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	}(ctx)
 	ready := make(chan string, 1)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- serve(ctx, cfg, log, io.Discard, ready) }()
