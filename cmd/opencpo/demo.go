@@ -8,13 +8,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/opencpo/opencpo/internal/credential"
+	"github.com/opencpo/opencpo/internal/domain"
 	"github.com/opencpo/opencpo/internal/sim"
 )
 
@@ -50,6 +53,16 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The console admin is created while the server starts; the demo waits for both.
+	type adminResult struct {
+		password string
+		err      error
+	}
+	adminDone := make(chan adminResult, 1)
+	go func(ctx context.Context) {
+		p, err := createDemoAdmin(ctx, cfg, log)
+		adminDone <- adminResult{p, err}
+	}(ctx)
 	ready := make(chan string, 1)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- serve(ctx, cfg, log, io.Discard, ready) }()
@@ -57,9 +70,17 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	select {
 	case addr = <-ready:
 	case err := <-serveDone:
+		<-adminDone
 		return err
 	}
 	base := "http://" + dialable(addr)
+	admin := <-adminDone
+	if admin.err != nil {
+		cancel()
+		<-serveDone
+		return fmt.Errorf("create the demo console user: %w", admin.err)
+	}
+	consolePassword := admin.password
 
 	if err := createDemoTokens(ctx, base, cfg.APIToken); err != nil {
 		cancel()
@@ -82,6 +103,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 
 	fmt.Fprintf(stdout, `OpenCPO demo: %d simulated stations (OCPP 1.6 and 2.0.1) charging against a live server.
 
+  Console    %[2]s/   (sign in as %[7]s, password %[8]s)
   REST API   %[2]s/api/v1   (bearer token: %[3]s)
   OpenAPI    %[2]s/api/v1/openapi.json
   OCPP       ws://%[4]s/ocpp/<stationId>   (connect a real charger here too)
@@ -93,7 +115,7 @@ Try:
   curl -H 'Authorization: Bearer %[3]s' '%[2]s/api/v1/sessions?status=active'
 
 Simulated time runs %[6]dx faster than real time. Press Ctrl+C to stop.
-`, stations, base, cfg.APIToken, dialable(addr), dbName(cfg.DB), demoTimeScale)
+`, stations, base, cfg.APIToken, dialable(addr), dbName(cfg.DB), demoTimeScale, demoAdmin, consolePassword)
 
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
@@ -151,4 +173,33 @@ func createDemoTokens(ctx context.Context, base, token string) error {
 		}
 	}
 	return nil
+}
+
+// demoAdmin is the console user the demo creates.
+const demoAdmin = "admin@demo.opencpo.org"
+
+// createDemoAdmin gives the demo a console admin with a fresh random password (set again on a
+// reused database) and returns the password, which the demo prints.
+func createDemoAdmin(ctx context.Context, cfg serveConfig, log *slog.Logger) (string, error) {
+	token, err := credential.NewToken()
+	if err != nil {
+		return "", err
+	}
+	password := strings.TrimPrefix(token, "ocpo_")[:20]
+	// 120 random bits need no memory-hard stretching: the cheap station parameters keep the
+	// demo's start quick.
+	hash, err := credential.Hash(password, credential.StationParams())
+	if err != nil {
+		return "", err
+	}
+	store, err := openStore(ctx, cfg, log, cfg.NoMigrate)
+	if err != nil {
+		return "", err
+	}
+	defer store.Close()
+	err = store.CreateUser(ctx, domain.User{Email: demoAdmin, PasswordHash: hash, Role: domain.RoleAdmin})
+	if errors.Is(err, domain.ErrConflict) {
+		_, err = store.UpdateUser(ctx, demoAdmin, domain.UserPatch{PasswordHash: &hash})
+	}
+	return password, err
 }

@@ -13,6 +13,7 @@ Usage:
   opencpo serve     [flags]   run the CPMS: OCPP endpoint, REST API, metrics
   opencpo simulate  [flags]   simulated charge points (OCPP 1.6 and 2.0.1) against any CSMS
   opencpo migrate   [flags]   apply database migrations and exit
+  opencpo user add  EMAIL --role admin|operator|readonly   create a console user (password on stdin)
   opencpo bench     SCENARIO  run a benchmark scenario (fleet-15k) against a fresh server
   opencpo version             print the version
 
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = runBench(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "user":
+		err = runUser(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "opencpo", version)
 	case "help", "-h", "--help":

@@ -17,12 +17,14 @@ import (
 
 	"github.com/opencpo/opencpo/internal/api"
 	"github.com/opencpo/opencpo/internal/bus/inmem"
+	"github.com/opencpo/opencpo/internal/console"
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/csms"
 	"github.com/opencpo/opencpo/internal/domain"
 	"github.com/opencpo/opencpo/internal/ocppws"
 	"github.com/opencpo/opencpo/internal/store/postgres"
 	"github.com/opencpo/opencpo/internal/store/sqlite"
+	"github.com/opencpo/opencpo/web"
 )
 
 // appStore is what serve and migrate need of a store: everything the server keeps, and Migrate.
@@ -131,7 +133,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Frames: frames,
 		TokenUsageEvery: cfg.tokenUsageEvery, PublicURL: cfg.PublicURL, LogFiles: box, FirmwareFiles: box, Log: log}, store, central)
 
+	ui, err := console.New(console.Config{Events: events, Assets: web.FS, Log: log}, store, central)
+	if err != nil {
+		return err
+	}
+
 	mux := http.NewServeMux()
+	mux.Handle("/", ui.Handler()) // the operator console (docs/console.md)
 	mux.Handle("/ocpp/{stationId}", ws)
 	mux.Handle("/api/v1/", rest.Handler())
 	box.Register(mux)
@@ -147,6 +155,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	srv.RegisterOnShutdown(rest.Close) // live event streams would hold Shutdown up otherwise
+	srv.RegisterOnShutdown(ui.Close)
 
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var bg sync.WaitGroup

@@ -61,5 +61,6 @@ type Store interface {
 	CampaignStore
 	TariffStore
 	CDRStore
+	UserStore
 	Close() error
 }

@@ -1,0 +1,121 @@
+package console
+
+import (
+	"testing"
+	"time"
+
+	"github.com/opencpo/opencpo/internal/domain"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func TestSessionExpiry(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)}
+	st := newSessionStore(c.now, 30*time.Minute, 12*time.Hour)
+	id := st.create("a@example.com")
+	if _, ok := st.byHash[id]; ok {
+		t.Fatal("the session id itself is stored; only its hash may be")
+	}
+	// Used every 20 minutes, it lives until the absolute limit.
+	for i := 0; i < 35; i++ {
+		c.t = c.t.Add(20 * time.Minute)
+		if s, _ := st.get(id); s == nil {
+			t.Fatalf("session ended after %d uses within the idle timeout", i)
+		}
+	}
+	c.t = c.t.Add(25 * time.Minute) // 12h05m after sign-in, 25 minutes after the last use
+	if s, _ := st.get(id); s != nil {
+		t.Error("session outlived its absolute lifetime")
+	}
+	id = st.create("a@example.com")
+	c.t = c.t.Add(31 * time.Minute)
+	if s, _ := st.get(id); s != nil {
+		t.Error("session outlived its idle timeout")
+	}
+	if s, _ := st.get("made-up"); s != nil {
+		t.Error("an unknown id found a session")
+	}
+	a, b := st.create("x@example.com"), st.create("y@example.com")
+	st.deleteUser("x@example.com")
+	if s, _ := st.get(a); s != nil {
+		t.Error("deleteUser left a session")
+	}
+	if s, _ := st.get(b); s == nil {
+		t.Error("deleteUser ended another user's session")
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	c := &clock{t: time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)}
+	th := newThrottle(c.now)
+	for range maxFails {
+		if locked, _ := th.blocked("email:a", "ip:1"); locked {
+			t.Fatal("locked before the limit")
+		}
+		th.fail("email:a", "ip:1")
+	}
+	if locked, until := th.blocked("email:a", "ip:1"); !locked || !until.Equal(c.t.Add(throttleWindow)) {
+		t.Errorf("after %d failures: locked %v until %v", maxFails, locked, until)
+	}
+	if locked, _ := th.blocked("email:b", "ip:1"); locked {
+		t.Error("another email from the same address is locked before the address limit")
+	}
+	c.t = c.t.Add(throttleWindow + time.Second)
+	if locked, _ := th.blocked("email:a", "ip:1"); locked {
+		t.Error("still locked after the window")
+	}
+	for range maxFailsIP {
+		th.fail("ip:2")
+	}
+	if locked, _ := th.blocked("email:new", "ip:2"); !locked {
+		t.Error("an address guessing many emails is not locked")
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/stations?q=1": "/stations?q=1", "": "/", "https://evil.example": "/", "//evil.example": "/", "/\\evil.example": "/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNeed(t *testing.T) {
+	for _, c := range []struct {
+		n    need
+		role domain.Role
+		ok   bool
+	}{
+		{needSignedIn, domain.RoleReadOnly, true}, {needOperator, domain.RoleReadOnly, false},
+		{needOperator, domain.RoleOperator, true}, {needAdmin, domain.RoleOperator, false},
+		{needAdmin, domain.RoleAdmin, true}, {needOperator, domain.RoleAdmin, true}, {needSignedIn, "", false},
+	} {
+		if got := c.n.allows(c.role); got != c.ok {
+			t.Errorf("need %d allows %q = %v, want %v", c.n, c.role, got, c.ok)
+		}
+	}
+}
+
+func TestChartSeries(t *testing.T) {
+	at := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	s := chartSeries([]domain.MeterSample{
+		{At: at, Measurand: "Energy.Active.Import.Register", Unit: "kWh", Value: 10},
+		{At: at.Add(time.Minute), Measurand: "Energy.Active.Import.Register", Unit: "Wh", Value: 10500},
+		{At: at.Add(time.Minute), Measurand: "Power.Active.Import", Phase: "L1", Unit: "W", Value: 3000},
+		{At: at.Add(time.Minute), Measurand: "Power.Active.Import", Phase: "L2", Unit: "kW", Value: 3},
+		{At: at.Add(2 * time.Minute), Measurand: "Power.Active.Import", Unit: "kW", Value: 7.5},
+	})
+	if len(s[0]) != 3 || *s[0][0] != float64(at.Unix()) {
+		t.Fatalf("times = %v", s[0])
+	}
+	if s[1][0] != nil || *s[1][1] != 6000 || *s[1][2] != 7500 {
+		t.Errorf("power = %v %v %v", s[1][0], s[1][1], s[1][2])
+	}
+	if *s[2][0] != 0 || *s[2][1] != 500 || s[2][2] != nil {
+		t.Errorf("energy = %v %v %v", s[2][0], s[2][1], s[2][2])
+	}
+}

@@ -1,0 +1,77 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/opencpo/opencpo/internal/domain"
+)
+
+const keepAlive = 25 * time.Second
+
+// streamEvents is the one server-sent-events connection of a console tab: every event of the
+// bus as a `data:` line of JSON. The page's script updates the parts of the page it concerns.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Events == nil {
+		return domain.Errorf(domain.ErrNotFound, "this server publishes no live events")
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() { // ends with the request, or when the server shuts down
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	events := s.cfg.Events.Subscribe(ctx)
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprint(w, "retry: 3000\n: connected\n\n"); err != nil {
+		return nil
+	}
+	_ = rc.Flush()
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	// The session may end (sign-out, expiry, account disabled) while the stream is open: check
+	// it now and then and close the stream then.
+	check := time.NewTicker(time.Minute)
+	defer check.Stop()
+	cookie, _ := r.Cookie(cookieName)
+	for {
+		select {
+		case e, open := <-events:
+			if !open {
+				return nil
+			}
+			data, err := json.Marshal(e)
+			if err != nil {
+				return nil
+			}
+			if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
+				return nil
+			}
+		case <-tick.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+		case <-check.C:
+			if cookie == nil {
+				return nil
+			}
+			if !s.sessions.alive(cookie.Value) {
+				return nil
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+	}
+}

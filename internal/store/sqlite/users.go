@@ -1,0 +1,143 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/opencpo/opencpo/internal/domain"
+)
+
+const userColumns = `email, password_hash, role, disabled, created_at, updated_at`
+
+// CreateUser inserts u. CreatedAt and UpdatedAt are set by the store.
+func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
+	if err := u.Validate(); err != nil {
+		return fmt.Errorf("sqlite: create user: %w", err)
+	}
+	now := formatTime(s.now())
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+			u.Email, u.PasswordHash, string(u.Role), u.Disabled, now, now)
+		if err != nil {
+			return fmt.Errorf("sqlite: create user: %w", mapErr(err, fmt.Sprintf("user %q already exists", u.Email), ""))
+		}
+		return nil
+	})
+}
+
+// User returns one user.
+func (s *Store) User(ctx context.Context, email string) (domain.User, error) {
+	var u domain.User
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email), email)
+		return err
+	})
+	if err != nil {
+		return domain.User{}, fmt.Errorf("sqlite: user: %w", err)
+	}
+	return u, nil
+}
+
+// Users lists a page of users ordered by email.
+func (s *Store) Users(ctx context.Context, p domain.Page) ([]domain.User, string, error) {
+	p = p.Normalized()
+	after := ""
+	if p.Cursor != "" {
+		var err error
+		if after, err = decodeCursor("user", p.Cursor); err != nil {
+			return nil, "", fmt.Errorf("sqlite: users: %w", err)
+		}
+	}
+	var (
+		us   []domain.User
+		more bool
+	)
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE email > ? ORDER BY email LIMIT ?`,
+			after, p.Limit+1)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if len(us) == p.Limit {
+				more = true
+				break
+			}
+			u, err := scanUser(rows, "")
+			if err != nil {
+				return err
+			}
+			us = append(us, u)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlite: users: %w", err)
+	}
+	next := ""
+	if more {
+		next = encodeCursor("user", us[len(us)-1].Email)
+	}
+	return us, next, nil
+}
+
+// UpdateUser applies p and returns the user as stored afterwards.
+func (s *Store) UpdateUser(ctx context.Context, email string, p domain.UserPatch) (domain.User, error) {
+	var role *string
+	if p.Role != nil {
+		if !p.Role.Valid() {
+			return domain.User{}, fmt.Errorf("sqlite: update user: %w",
+				invalid("role %q is not one of admin, operator, readonly", *p.Role))
+		}
+		r := string(*p.Role)
+		role = &r
+	}
+	if p.PasswordHash != nil && *p.PasswordHash == "" {
+		return domain.User{}, fmt.Errorf("sqlite: update user: %w", invalid("the password hash is empty"))
+	}
+	now := formatTime(s.now())
+	return writeValue(ctx, s, func(tx *sql.Tx) (domain.User, error) {
+		u, err := scanUser(tx.QueryRow(`UPDATE users SET
+				password_hash = coalesce(?1, password_hash),
+				role = coalesce(?2, role),
+				disabled = coalesce(?3, disabled),
+				updated_at = ?4
+			WHERE email = ?5
+			RETURNING `+userColumns, p.PasswordHash, role, p.Disabled, now, email), email)
+		if err != nil {
+			return domain.User{}, fmt.Errorf("sqlite: update user: %w", err)
+		}
+		return u, nil
+	})
+}
+
+func userNotFound(email string) error {
+	return domain.Errorf(domain.ErrNotFound, "user %q not found", email)
+}
+
+func scanUser(row scanner, email string) (domain.User, error) {
+	var (
+		u                    domain.User
+		role                 string
+		createdAt, updatedAt string
+	)
+	err := row.Scan(&u.Email, &u.PasswordHash, &role, &u.Disabled, &createdAt, &updatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.User{}, userNotFound(email)
+	}
+	if err != nil {
+		return domain.User{}, err
+	}
+	u.Role = domain.Role(role)
+	var err1, err2 error
+	u.CreatedAt, err1 = parseTime(createdAt)
+	u.UpdatedAt, err2 = parseTime(updatedAt)
+	if err := errors.Join(err1, err2); err != nil {
+		return domain.User{}, err
+	}
+	return u, nil
+}
