@@ -87,6 +87,11 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		<-serveDone
 		return fmt.Errorf("create demo tokens: %w", err)
 	}
+	if err := createDemoTariff(ctx, base, cfg.APIToken); err != nil {
+		cancel()
+		<-serveDone
+		return fmt.Errorf("create the demo tariff: %w", err)
+	}
 	fleet, err := sim.New(sim.Config{
 		URL: "ws://" + dialable(addr) + "/ocpp", Stations: stations, IDPrefix: "DEMO", Seed: 1,
 		TimeScale: demoTimeScale, Tokens: sim.DefaultTokens(),
@@ -156,21 +161,48 @@ func dialable(addr string) string {
 // like any integrator would. Tokens that exist already (a reused database) are fine.
 func createDemoTokens(ctx context.Context, base, token string) error {
 	for _, uid := range sim.DefaultTokens() {
-		body, _ := json.Marshal(map[string]string{"uid": uid})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/tokens", bytes.NewReader(body))
-		if err != nil {
+		if err := demoCall(ctx, base, token, http.MethodPost, "/api/v1/tokens", map[string]string{"uid": uid}); err != nil {
 			return err
 		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
-			return errors.New("POST /api/v1/tokens answered " + resp.Status)
-		}
+	}
+	return nil
+}
+
+// demoTariff is what the demo's sessions are priced with: energy, and idle time once the car is
+// full, as a public AC tariff in the EU might read.
+const demoTariff = `{"currency": "EUR", "tariff_alt_text": [{"language": "en", "text": "0.35 EUR/kWh, idle 6.00 EUR/h"}],
+ "elements": [{"price_components": [
+   {"type": "ENERGY", "price": 0.35, "vat": 19, "step_size": 1},
+   {"type": "PARKING_TIME", "price": 6.00, "vat": 19, "step_size": 60}]}]}`
+
+// createDemoTariff gives every demo station a tariff, so that sessions show their cost.
+func createDemoTariff(ctx context.Context, base, token string) error {
+	if err := demoCall(ctx, base, token, http.MethodPut, "/api/v1/tariffs/DEMO", json.RawMessage(demoTariff)); err != nil {
+		return err
+	}
+	return demoCall(ctx, base, token, http.MethodPost, "/api/v1/tariff-assignments", map[string]string{"tariffId": "DEMO"})
+}
+
+// demoCall makes one REST call of the demo's set-up; an existing resource (409) is fine, since
+// the demo may run again on the same database.
+func demoCall(ctx context.Context, base, token, method, path string, body any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusConflict {
+		return errors.New(method + " " + path + " answered " + resp.Status)
 	}
 	return nil
 }

@@ -62,17 +62,22 @@ func TestDemo(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("sessions: %d %v", status, body)
 		}
-		withEnergy := 0
+		withEnergy, priced := 0, 0
 		for _, it := range body["items"].([]any) {
-			if it.(map[string]any)["energyWh"].(float64) > 0 {
+			sess := it.(map[string]any)
+			if sess["energyWh"].(float64) > 0 {
 				withEnergy++
+				// The demo's tariff prices every session: energy flowing shows as money.
+				if cost, ok := sess["cost"].(map[string]any); ok && cost["currency"] == "EUR" && cost["inclVat"] != "0.00" {
+					priced++
+				}
 			}
 		}
-		if withEnergy > 0 {
+		if withEnergy > 0 && priced > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no session with energy after 30 s; output:\n%s", out.String())
+			t.Fatalf("no priced session with energy after 30 s; output:\n%s", out.String())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
