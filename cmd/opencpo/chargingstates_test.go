@@ -67,7 +67,7 @@ func TestTariffChargingStates201(t *testing.T) {
 	}
 	st.MustCall("TransactionEvent", txEvent("Ended", 4, m(90), "CS-1", map[string]any{"triggerReason": "EVDeparted",
 		"transactionInfo": map[string]any{"transactionId": "CS-1", "chargingState": "Idle", "stoppedReason": "EVDisconnected"},
-		"meterValue": energyMeter(m(90), 9004, "Transaction.End")}))
+		"meterValue":      energyMeter(m(90), 9004, "Transaction.End")}))
 	checkSuspendedCDR(t, ts, sessionByTx(t, ts, "CS-201", "CS-1"))
 }
 
