@@ -94,6 +94,8 @@ func TestTariffChargingStates16(t *testing.T) {
 	r := decode[map[string]any](t, st.MustCall("StartTransaction", map[string]any{"connectorId": 1, "idTag": "TAG-OK", "meterStart": 0, "timestamp": ts3339(m(0))}))
 	txID := int(r["transactionId"].(float64))
 	st.MustCall("StatusNotification", status("Charging", m(0)))
+	// A late SuspendedEVSE from before this session does not make its start parking.
+	st.MustCall("StatusNotification", status("SuspendedEVSE", m(-5)))
 	meter(txID, 30, "5000")
 	meter(txID, 60, "9000")
 	meter(txID, 75, "9002")

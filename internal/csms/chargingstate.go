@@ -44,6 +44,11 @@ func (s *Service) recordState16(ctx context.Context, c *stationCall, req *v16.St
 		if err != nil {
 			return nil, err
 		}
+		if at.Before(sess.StartedAt) {
+			// A late status from before this session (a backlog of the previous one, or
+			// Preparing-time news) says nothing about it.
+			return []byte(`{}`), nil
+		}
 		return []byte(`{}`), tx.AddChargingStates([]domain.ChargingStateMark{{SessionID: sess.ID, At: at, State: state}})
 	})
 	return err

@@ -27,7 +27,8 @@ func chargingFromState(state string) (charging, ok bool) {
 // while the EV suspended is still parking). Before the first mark, and under marks with an
 // unknown state, the decision from the samples stands. Marks are ordered by time here (an
 // offline backlog arrives out of order); at one instant the last in the given order counts.
-// Without marks the timeline is returned unchanged.
+// Time between periods (parking by default) is claimed by the states too. Without marks the
+// timeline is returned unchanged.
 func (tl Timeline) WithStates(marks []domain.ChargingStateMark) Timeline {
 	if len(marks) == 0 {
 		return tl
@@ -43,9 +44,25 @@ func (tl Timeline) WithStates(marks []domain.ChargingStateMark) Timeline {
 		}
 		return chargingFromState(ms[i-1].State)
 	}
+	// Gaps count as parking unless a state says otherwise, so they become periods of their own
+	// (without energy) that a state can claim.
+	var filled []Period
+	at := tl.Start
+	for _, p := range tl.Periods {
+		if p.From.After(at) {
+			filled = append(filled, Period{From: at, To: p.From})
+		}
+		filled = append(filled, p)
+		if p.To.After(at) {
+			at = p.To
+		}
+	}
+	if tl.End.After(at) {
+		filled = append(filled, Period{From: at, To: tl.End})
+	}
 	out := tl
 	out.Periods = nil
-	for _, p := range tl.Periods {
+	for _, p := range filled {
 		rest := p
 		for _, m := range ms {
 			if m.At.After(rest.From) && m.At.Before(rest.To) {

@@ -1,6 +1,7 @@
 package pricing
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -106,6 +107,42 @@ func TestWithStatesNoneIsUnchanged(t *testing.T) {
 	for i, p := range got.Periods {
 		if !p.Charging {
 			t.Errorf("period %d not charging under a Charging state", i)
+		}
+	}
+}
+
+// TestWithStatesProperties: for random timelines and marks, the states keep the session's
+// energy and length, charging + parking still equals the session time, and a session that said
+// Charging throughout has no parking (gaps included).
+func TestWithStatesProperties(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	tf := decodeTariff(t, statesIdleFee)
+	states := []string{domain.ChargingStateCharging, domain.ChargingStateSuspendedEV, domain.ChargingStateSuspendedEVSE,
+		domain.ChargingStateEVConnected, domain.ChargingStateIdle, "Unknown"}
+	for i := range 300 {
+		tl := randTimeline(r, time.UTC)
+		var marks []domain.ChargingStateMark
+		for n := r.IntN(6); n > 0; n-- {
+			at := tl.Start.Add(time.Duration(r.Int64N(int64(tl.End.Sub(tl.Start)) + 1)))
+			marks = append(marks, domain.ChargingStateMark{At: at, State: states[r.IntN(len(states))]})
+		}
+		base, err := Price(tf, tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Price(tf, tl.WithStates(marks))
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if !got.EnergyWh.Equal(base.EnergyWh) || got.ChargingTime+got.ParkingTime != tl.End.Sub(tl.Start) {
+			t.Fatalf("case %d: energy %s→%s, time %v+%v vs %v", i, base.EnergyWh, got.EnergyWh, got.ChargingTime, got.ParkingTime, tl.End.Sub(tl.Start))
+		}
+		all, err := Price(tf, tl.WithStates([]domain.ChargingStateMark{{At: tl.Start, State: domain.ChargingStateCharging}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all.ParkingTime != 0 || all.ChargingTime != tl.End.Sub(tl.Start) {
+			t.Fatalf("case %d: Charging throughout gave parking %v", i, all.ParkingTime)
 		}
 	}
 }
