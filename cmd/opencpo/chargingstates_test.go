@@ -93,8 +93,9 @@ func TestTariffChargingStates16(t *testing.T) {
 	st.MustCall("StatusNotification", status("Preparing", m(-1)))
 	r := decode[map[string]any](t, st.MustCall("StartTransaction", map[string]any{"connectorId": 1, "idTag": "TAG-OK", "meterStart": 0, "timestamp": ts3339(m(0))}))
 	txID := int(r["transactionId"].(float64))
-	st.MustCall("StatusNotification", status("Charging", m(0)))
-	// A late SuspendedEVSE from before this session does not make its start parking.
+	// Charging is reported a minute after the start (the meter decides that minute: charging);
+	// a late SuspendedEVSE from before this session does not make its start parking.
+	st.MustCall("StatusNotification", status("Charging", m(1)))
 	st.MustCall("StatusNotification", status("SuspendedEVSE", m(-5)))
 	meter(txID, 30, "5000")
 	meter(txID, 60, "9000")
