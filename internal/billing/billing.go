@@ -230,7 +230,11 @@ func (b *Biller) Price(ctx context.Context, sess domain.Session) (*Priced, error
 	if err != nil {
 		return nil, err
 	}
-	tl := Timeline(sess, samples)
+	states, err := b.store.ChargingStates(ctx, sess.ID)
+	if err != nil {
+		return nil, err
+	}
+	tl := Timeline(sess, samples).WithStates(states)
 	tl.Location = loc
 	cost, err := pricing.Price(t, tl)
 	if err != nil {
@@ -256,7 +260,8 @@ func (b *Biller) samples(ctx context.Context, sessionID int64) ([]domain.MeterSa
 }
 
 // Timeline is the session's pricing timeline: from its start to its stop (active: to its latest
-// reading), cut at every sample. The transaction's start and stop register readings are added
+// reading), cut at every sample. Charging vs parking is decided from energy and power here;
+// WithStates then overrides it wherever the EVSE reported its charging state. The transaction's start and stop register readings are added
 // as samples, as OCPP 1.6 sends them outside meter values.
 func Timeline(sess domain.Session, samples []domain.MeterSample) pricing.Timeline {
 	start := sess.StartedAt

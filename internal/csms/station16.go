@@ -75,6 +75,9 @@ func (s *Service) status16(ctx context.Context, c *stationCall, req *v16.StatusN
 	if err := s.store.UpdateStatus(ctx, u); err != nil {
 		return nil, err
 	}
+	if err := s.recordState16(ctx, c, req, at); err != nil {
+		return nil, err
+	}
 	s.publish(ctx, domain.Event{Kind: domain.EventConnectorStatus, StationID: u.StationID, EVSEID: u.EVSEID,
 		ConnectorID: u.ConnectorID, Status: string(u.Status), At: u.At})
 	return v16.StatusNotificationResponse{}, nil

@@ -114,6 +114,11 @@ func (s *Service) transactionEvent201(ctx context.Context, c *stationCall, req *
 			return nil, err
 		}
 		foldSamples(&sess, samples)
+		if st := req.TransactionInfo.ChargingState; st != "" {
+			if err := tx.AddChargingStates([]domain.ChargingStateMark{{SessionID: sess.ID, At: at, State: string(st)}}); err != nil {
+				return nil, err
+			}
+		}
 		if req.EventType == v201.TransactionEventEnumTypeEnded {
 			sess.Status, sess.StoppedAt = domain.SessionCompleted, at
 			sess.StopReason = orDefault(string(req.TransactionInfo.StoppedReason), "Local")

@@ -205,6 +205,9 @@ type SessionTx interface {
 	// AddSamples stores meter samples; a sample identical in station, EVSE, time, measurand,
 	// phase, location and context to a stored one is skipped.
 	AddSamples(samples []MeterSample) error
+	// AddChargingStates stores charging-state marks; one identical in session, time and state
+	// to a stored one is skipped.
+	AddChargingStates(marks []ChargingStateMark) error
 	// Token reads a token inside the transaction; ErrNotFound.
 	Token(uid string) (Token, error)
 	// AddStationEvent stores a station event (e.g. a stop for an unknown transaction).

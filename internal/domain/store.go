@@ -51,6 +51,7 @@ type Store interface {
 	AuditStore
 	TokenStore
 	SessionStore
+	ChargingStateStore
 	APITokenStore
 	LocationStore
 	ConfigStore

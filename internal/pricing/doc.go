@@ -8,6 +8,10 @@
 //
 // How a session is priced (OCPI 2.2.1, module Tariffs):
 //
+//   - Whether a period is charging or parking comes from the EVSE's reported charging state
+//     where one is known (Timeline.WithStates: Charging is charging; SuspendedEV, SuspendedEVSE,
+//     EVConnected and Idle are parking, whatever the meter did), and from energy and power
+//     (FromSamples) only where none is.
 //   - The timeline is cut at every instant where a restriction can change its answer: local
 //     start_time / end_time of day (in the timeline's Location, DST transitions included), local
 //     midnight (start_date / end_date / day_of_week), session start + min_duration / max_duration,
