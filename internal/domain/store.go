@@ -62,5 +62,6 @@ type Store interface {
 	TariffStore
 	CDRStore
 	UserStore
+	StationGroupStore
 	Close() error
 }
