@@ -32,13 +32,13 @@ func testStationGroupCRUD(t *testing.T, s domain.Store) {
 	sameGroup(t, "StationGroup (token groups sorted, without duplicates)", got, want)
 	// Replacing keeps the creation time and may empty the token groups.
 	created, err = s.PutStationGroup(ctx, domain.StationGroup{ID: "depot-north", Name: "North", AllTokens: true,
-		CreatedAt: at(5*time.Minute), UpdatedAt: at(5*time.Minute)})
+		CreatedAt: at(5 * time.Minute), UpdatedAt: at(5 * time.Minute)})
 	if err != nil || created {
 		t.Fatalf("PutStationGroup(replace) = %v, %v; want replaced", created, err)
 	}
 	got, err = s.StationGroup(ctx, "depot-north")
 	want = domain.StationGroup{ID: "depot-north", Name: "North", TokenGroups: []string{}, AllTokens: true,
-		CreatedAt: at(0), UpdatedAt: at(5*time.Minute)}
+		CreatedAt: at(0), UpdatedAt: at(5 * time.Minute)}
 	if err != nil {
 		t.Fatalf("StationGroup after replace: %v", err)
 	}
