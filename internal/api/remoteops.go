@@ -357,6 +357,8 @@ func (s *Server) getLocalList(w http.ResponseWriter, r *http.Request) error {
 type syncRequest struct {
 	Full       bool     `json:"full"`
 	StationIDs []string `json:"stationIds"`
+	// StationGroupID syncs every station of a station group.
+	StationGroupID string `json:"stationGroupId"`
 }
 
 type syncJSON struct {
@@ -389,8 +391,8 @@ func (s *Server) syncLocalList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(req.StationIDs) > 0 {
-		return domain.Errorf(domain.ErrInvalid, "stationIds belongs to POST /api/v1/local-list/sync; this route syncs the station in its path")
+	if len(req.StationIDs) > 0 || req.StationGroupID != "" {
+		return domain.Errorf(domain.ErrInvalid, "stationIds and stationGroupId belong to POST /api/v1/local-list/sync; this route syncs the station in its path")
 	}
 	timeout, err := s.callTimeout(r)
 	if err != nil {
@@ -406,8 +408,8 @@ func (s *Server) syncLocalList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// syncLocalLists syncs several stations (stationIds; none: every connected station) and
-// answers per station.
+// syncLocalLists syncs several stations (stationIds, or every station of stationGroupId; neither:
+// every connected station) and answers per station.
 func (s *Server) syncLocalLists(w http.ResponseWriter, r *http.Request) error {
 	req, err := s.readSyncRequest(w, r)
 	if err != nil {
@@ -418,7 +420,14 @@ func (s *Server) syncLocalLists(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ids := req.StationIDs
-	if len(ids) == 0 {
+	if req.StationGroupID != "" {
+		if len(ids) > 0 {
+			return domain.Errorf(domain.ErrInvalid, "give stationIds or stationGroupId, not both")
+		}
+		if ids, err = s.store.StationGroupMembers(r.Context(), req.StationGroupID); err != nil {
+			return err
+		}
+	} else if len(ids) == 0 {
 		page := domain.Page{Limit: 500}
 		for {
 			sts, next, err := s.store.Stations(r.Context(), page)

@@ -61,6 +61,10 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/stations/{id}/local-list", s.getLocalList},
 		{"POST", "/api/v1/stations/{id}/local-list/sync", s.syncLocalList},
 		{"POST", "/api/v1/local-list/sync", s.syncLocalLists},
+		{"GET", "/api/v1/station-groups", s.listStationGroups},
+		{"GET", "/api/v1/station-groups/{id}", s.getStationGroup},
+		{"PUT", "/api/v1/station-groups/{id}", s.putStationGroup},
+		{"DELETE", "/api/v1/station-groups/{id}", s.deleteStationGroup},
 
 		{"POST", "/api/v1/reservations", s.createReservation},
 		{"GET", "/api/v1/reservations", s.listReservations},

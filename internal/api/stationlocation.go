@@ -22,7 +22,7 @@ func (s *Server) addLocations(ctx context.Context, views []stationJSON) error {
 			views[i].LocationID = &loc
 		}
 	}
-	return nil
+	return s.addStationGroups(ctx, views)
 }
 
 // optionalString is a PATCH field that may be absent (Set false), null (Value "") or a non-empty

@@ -35,6 +35,7 @@ type stationJSON struct {
 	UpdatedAt          time.Time  `json:"updatedAt"`
 	EVSEs              []evseJSON `json:"evses"`
 	LocationID         *string    `json:"locationId"`
+	GroupID            *string    `json:"groupId"` // the station group, which decides its local list
 }
 
 type evseJSON struct {
@@ -176,6 +177,8 @@ type patchStationRequest struct {
 	RegistrationStatus *string `json:"registrationStatus"`
 	// LocationID assigns the station to a location; null unassigns it.
 	LocationID optionalString `json:"locationId"`
+	// GroupID puts the station in a station group; null takes it out.
+	GroupID optionalString `json:"groupId"`
 	stationPricingPatch
 }
 
@@ -211,12 +214,17 @@ func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if req.GroupID.Set {
+		if err := s.store.SetStationGroup(r.Context(), id, req.GroupID.Value); err != nil {
+			return err
+		}
+	}
 	pricingChanged, err := s.applyStationPricing(r, id, req.stationPricingPatch)
 	if err != nil {
 		return err
 	}
 	var st domain.Station
-	if patch == (domain.StationPatch{}) && pricingChanged {
+	if patch == (domain.StationPatch{}) && (pricingChanged || req.GroupID.Set) {
 		st, err = s.store.Station(r.Context(), id)
 	} else {
 		st, err = s.store.UpdateStation(r.Context(), id, patch)
@@ -228,6 +236,9 @@ func (s *Server) patchStation(w http.ResponseWriter, r *http.Request) error {
 	audit := redactPassword(req)
 	if req.LocationID.Set {
 		audit["locationId"] = req.LocationID.orNull()
+	}
+	if req.GroupID.Set {
+		audit["groupId"] = req.GroupID.orNull()
 	}
 	s.auditChange(r.Context(), id, "UpdateStation", audit)
 	v := []stationJSON{stationView(st)}

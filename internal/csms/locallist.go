@@ -25,7 +25,11 @@ func (s *Service) SyncLocalList(ctx context.Context, actor, stationID string, fu
 	if err != nil {
 		return domain.LocalListSync{}, err
 	}
-	desired, err := s.localListEntries(ctx)
+	admits, err := s.localListFilter(ctx, stationID)
+	if err != nil {
+		return domain.LocalListSync{}, err
+	}
+	desired, err := s.localListEntries(ctx, admits)
 	if err != nil {
 		return domain.LocalListSync{}, err
 	}
@@ -153,9 +157,27 @@ func (s *Service) sendLocalList(ctx context.Context, actor, stationID, version s
 	return ans.Status, nil
 }
 
-// localListEntries is the list every station should hold: every token, with the status it
-// authorizes with now, ordered by uid.
-func (s *Service) localListEntries(ctx context.Context) ([]domain.LocalListEntry, error) {
+// localListFilter tells which tokens belong in a station's list: those its station group admits
+// by their groupId, or every token for a station in no group.
+func (s *Service) localListFilter(ctx context.Context, stationID string) (func(domain.Token) bool, error) {
+	groups, err := s.store.StationGroupsOf(ctx, []string{stationID})
+	if err != nil {
+		return nil, err
+	}
+	groupID, ok := groups[stationID]
+	if !ok {
+		return func(domain.Token) bool { return true }, nil
+	}
+	g, err := s.store.StationGroup(ctx, groupID)
+	if err != nil {
+		return nil, err
+	}
+	return func(t domain.Token) bool { return g.Admits(t.GroupID) }, nil
+}
+
+// localListEntries is the list a station should hold: the tokens admits lets in, with the
+// status they authorize with now, ordered by uid.
+func (s *Service) localListEntries(ctx context.Context, admits func(domain.Token) bool) ([]domain.LocalListEntry, error) {
 	now := s.now()
 	var out []domain.LocalListEntry
 	page := domain.Page{Limit: 500}
@@ -165,6 +187,9 @@ func (s *Service) localListEntries(ctx context.Context) ([]domain.LocalListEntry
 			return nil, err
 		}
 		for _, t := range toks {
+			if !admits(t) {
+				continue
+			}
 			out = append(out, domain.LocalListEntry{IDToken: t.UID, Type: t.Type, Status: string(t.StatusAt(now)),
 				ExpiresAt: t.ExpiresAt.UTC(), GroupID: t.GroupID})
 		}

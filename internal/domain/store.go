@@ -63,5 +63,6 @@ type Store interface {
 	TariffStore
 	CDRStore
 	UserStore
+	StationGroupStore
 	Close() error
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 	tests = append(tests, tariffTests...)
 	tests = append(tests, userTests...)
 	tests = append(tests, chargingStateTests...)
+	tests = append(tests, stationGroupTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
