@@ -179,58 +179,12 @@ func (s *Store) DeleteLocation(ctx context.Context, id string, force bool) error
 
 // SetStationLocation assigns a station to a location, or unassigns it.
 func (s *Store) SetStationLocation(ctx context.Context, stationID, locationID string) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var one int
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM stations WHERE id = $1`, stationID).Scan(&one); err != nil {
-			if isNoRows(err) {
-				return stationNotFound(stationID)
-			}
-			return err
-		}
-		if locationID == "" {
-			_, err := tx.Exec(ctx, `DELETE FROM station_locations WHERE station_id = $1`, stationID)
-			return err
-		}
-		// KEY SHARE keeps the location from being deleted until this assignment commits.
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM locations WHERE id = $1 FOR KEY SHARE`, locationID).Scan(&one); err != nil {
-			if isNoRows(err) {
-				return domain.Errorf(domain.ErrInvalid, "location %q does not exist", locationID)
-			}
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO station_locations (station_id, location_id) VALUES ($1, $2)
-			ON CONFLICT (station_id) DO UPDATE SET location_id = excluded.location_id`, stationID, locationID)
-		return mapErr(err, "", fmt.Sprintf("station %q not found", stationID))
-	})
-	if err != nil {
-		return fmt.Errorf("postgres: set station location %q: %w", stationID, err)
-	}
-	return nil
+	return locationLink.set(ctx, s, stationID, locationID)
 }
 
 // StationLocations returns the locations of the given stations.
 func (s *Store) StationLocations(ctx context.Context, stationIDs []string) (map[string]string, error) {
-	out := make(map[string]string, len(stationIDs))
-	if len(stationIDs) == 0 {
-		return out, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: station locations: %w", err)
-	}
-	rows, _ := s.pool.Query(ctx, `SELECT station_id, location_id FROM station_locations WHERE station_id = ANY($1)`, stationIDs)
-	defer rows.Close()
-	for rows.Next() {
-		var st, loc string
-		if err := rows.Scan(&st, &loc); err != nil {
-			return nil, fmt.Errorf("postgres: station locations: %w", err)
-		}
-		out[st] = loc
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: station locations: %w", mapErr(err, "", ""))
-	}
-	return out, nil
+	return locationLink.of(ctx, s, stationIDs)
 }
 
 // LocationStations lists the station ids of a location.

@@ -141,58 +141,12 @@ func (s *Store) DeleteStationGroup(ctx context.Context, id string) error {
 
 // SetStationGroup puts a station in a group, or takes it out.
 func (s *Store) SetStationGroup(ctx context.Context, stationID, groupID string) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var one int
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM stations WHERE id = $1`, stationID).Scan(&one); err != nil {
-			if isNoRows(err) {
-				return stationNotFound(stationID)
-			}
-			return err
-		}
-		if groupID == "" {
-			_, err := tx.Exec(ctx, `DELETE FROM station_group_members WHERE station_id = $1`, stationID)
-			return err
-		}
-		// KEY SHARE keeps the group from being deleted until this membership commits.
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM station_groups WHERE id = $1 FOR KEY SHARE`, groupID).Scan(&one); err != nil {
-			if isNoRows(err) {
-				return domain.Errorf(domain.ErrInvalid, "station group %q does not exist", groupID)
-			}
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO station_group_members (station_id, group_id) VALUES ($1, $2)
-			ON CONFLICT (station_id) DO UPDATE SET group_id = excluded.group_id`, stationID, groupID)
-		return mapErr(err, "", fmt.Sprintf("station %q not found", stationID))
-	})
-	if err != nil {
-		return fmt.Errorf("postgres: set station group %q: %w", stationID, err)
-	}
-	return nil
+	return stationGroupLink.set(ctx, s, stationID, groupID)
 }
 
 // StationGroupsOf returns the group of each given station that has one.
 func (s *Store) StationGroupsOf(ctx context.Context, stationIDs []string) (map[string]string, error) {
-	out := make(map[string]string, len(stationIDs))
-	if len(stationIDs) == 0 {
-		return out, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: station groups of stations: %w", err)
-	}
-	rows, _ := s.pool.Query(ctx, `SELECT station_id, group_id FROM station_group_members WHERE station_id = ANY($1)`, stationIDs)
-	defer rows.Close()
-	for rows.Next() {
-		var st, g string
-		if err := rows.Scan(&st, &g); err != nil {
-			return nil, fmt.Errorf("postgres: station groups of stations: %w", err)
-		}
-		out[st] = g
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: station groups of stations: %w", mapErr(err, "", ""))
-	}
-	return out, nil
+	return stationGroupLink.of(ctx, s, stationIDs)
 }
 
 // StationGroupMembers lists the station ids of a group.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/opencpo/opencpo/internal/domain"
 )
@@ -169,71 +168,12 @@ func (s *Store) DeleteLocation(ctx context.Context, id string, force bool) error
 
 // SetStationLocation assigns a station to a location, or unassigns it.
 func (s *Store) SetStationLocation(ctx context.Context, stationID, locationID string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRow(`SELECT 1 FROM stations WHERE id = ?`, stationID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return stationNotFound(stationID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: set station location %q: %w", stationID, err)
-		}
-		if locationID == "" {
-			_, err = tx.Exec(`DELETE FROM station_locations WHERE station_id = ?`, stationID)
-		} else {
-			err = tx.QueryRow(`SELECT 1 FROM locations WHERE id = ?`, locationID).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return domain.Errorf(domain.ErrInvalid, "location %q does not exist", locationID)
-			}
-			if err == nil {
-				_, err = tx.Exec(`INSERT INTO station_locations (station_id, location_id) VALUES (?1, ?2)
-					ON CONFLICT (station_id) DO UPDATE SET location_id = ?2`, stationID, locationID)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: set station location %q: %w", stationID, err)
-		}
-		return nil
-	})
+	return locationLink.set(ctx, s, stationID, locationID)
 }
 
 // StationLocations returns the locations of the given stations.
 func (s *Store) StationLocations(ctx context.Context, stationIDs []string) (map[string]string, error) {
-	out := make(map[string]string, len(stationIDs))
-	if len(stationIDs) == 0 {
-		return out, nil
-	}
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		// Chunks keep the statement under SQLite's limit of bound parameters.
-		for chunk := range chunks(stationIDs, 500) {
-			args := make([]any, len(chunk))
-			for i, id := range chunk {
-				args[i] = id
-			}
-			rows, err := tx.QueryContext(ctx, `SELECT station_id, location_id FROM station_locations
-				WHERE station_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var st, loc string
-				if err := rows.Scan(&st, &loc); err != nil {
-					rows.Close()
-					return err
-				}
-				out[st] = loc
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: station locations: %w", err)
-	}
-	return out, nil
+	return locationLink.of(ctx, s, stationIDs)
 }
 
 func chunks(ids []string, n int) func(yield func([]string) bool) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/opencpo/opencpo/internal/domain"
 )
@@ -161,70 +160,12 @@ func (s *Store) DeleteStationGroup(ctx context.Context, id string) error {
 
 // SetStationGroup puts a station in a group, or takes it out.
 func (s *Store) SetStationGroup(ctx context.Context, stationID, groupID string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRow(`SELECT 1 FROM stations WHERE id = ?`, stationID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return stationNotFound(stationID)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: set station group %q: %w", stationID, err)
-		}
-		if groupID == "" {
-			_, err = tx.Exec(`DELETE FROM station_group_members WHERE station_id = ?`, stationID)
-		} else {
-			err = tx.QueryRow(`SELECT 1 FROM station_groups WHERE id = ?`, groupID).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return domain.Errorf(domain.ErrInvalid, "station group %q does not exist", groupID)
-			}
-			if err == nil {
-				_, err = tx.Exec(`INSERT INTO station_group_members (station_id, group_id) VALUES (?1, ?2)
-					ON CONFLICT (station_id) DO UPDATE SET group_id = ?2`, stationID, groupID)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("sqlite: set station group %q: %w", stationID, err)
-		}
-		return nil
-	})
+	return stationGroupLink.set(ctx, s, stationID, groupID)
 }
 
 // StationGroupsOf returns the group of each given station that has one.
 func (s *Store) StationGroupsOf(ctx context.Context, stationIDs []string) (map[string]string, error) {
-	out := make(map[string]string, len(stationIDs))
-	if len(stationIDs) == 0 {
-		return out, nil
-	}
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		for chunk := range chunks(stationIDs, 500) {
-			args := make([]any, len(chunk))
-			for i, id := range chunk {
-				args[i] = id
-			}
-			rows, err := tx.QueryContext(ctx, `SELECT station_id, group_id FROM station_group_members
-				WHERE station_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var st, g string
-				if err := rows.Scan(&st, &g); err != nil {
-					rows.Close()
-					return err
-				}
-				out[st] = g
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: station groups of stations: %w", err)
-	}
-	return out, nil
+	return stationGroupLink.of(ctx, s, stationIDs)
 }
 
 // StationGroupMembers lists the station ids of a group.
