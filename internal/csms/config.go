@@ -240,6 +240,10 @@ const refreshWorkers = 4
 
 // runRefresh works off the refresh queue until ctx ends.
 func (s *Service) runRefresh(ctx context.Context) {
+	// One pace for all workers: a tick that nobody takes is dropped, so a quiet spell never
+	// saves up a burst.
+	pace := time.NewTicker(time.Duration(float64(time.Second) / s.cfg.RefreshRate))
+	defer pace.Stop()
 	var wg sync.WaitGroup
 	for range refreshWorkers {
 		wg.Add(1)
@@ -259,6 +263,11 @@ func (s *Service) runRefresh(ctx context.Context) {
 							return
 						case <-t.C:
 						}
+					}
+					select {
+					case <-ctx.Done():
+						return
+					case <-pace.C:
 					}
 					callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 					err := s.RefreshConfig(callCtx, systemActor, job.stationID)

@@ -80,6 +80,10 @@ type Config struct {
 	// RefreshMinAge: a station whose configuration was read more recently than this is not read
 	// again on boot unless its firmware changed.
 	RefreshMinAge time.Duration
+	// RefreshRate caps how many boot-time configuration reads start per second (default 10),
+	// so that a fleet admitted all at once is read over minutes instead of taking latency
+	// from the live traffic of the storm.
+	RefreshRate float64
 	// CostUpdateEvery is the least time between two CostUpdated calls for one 2.0.1 session
 	// (sent on meter values while a tariff applies); default one minute.
 	CostUpdateEvery time.Duration
@@ -163,6 +167,9 @@ func New(cfg Config, store domain.Store) *Service {
 	}
 	if cfg.RefreshMinAge <= 0 {
 		cfg.RefreshMinAge = 15 * time.Minute
+	}
+	if cfg.RefreshRate <= 0 {
+		cfg.RefreshRate = 10
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
