@@ -14,7 +14,15 @@ function draw() {
     maxZoom: 19,
     attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
   }).addTo(map);
-  const points = [];
+  // The view comes first: Leaflet draws markers only on a map that has one.
+  const points = locations.map((loc) => [loc.lat, loc.lon]);
+  if (points.length === 0) {
+    map.setView([50, 10], 4);
+  } else if (points.length === 1) {
+    map.setView(points[0], 14);
+  } else {
+    map.fitBounds(points, { padding: [30, 30] });
+  }
   for (const loc of locations) {
     const states = loc.stations.map((s) => s.state);
     const colour = states.length === 0 ? "#777" : states.every((s) => s === "online") ? "#1a7f37" : "#b35900";
@@ -39,14 +47,6 @@ function draw() {
     marker.bindTooltip(loc.name);
     const dot = marker.getElement();
     if (dot) { dot.setAttribute("data-location", loc.id); }
-    points.push([loc.lat, loc.lon]);
-  }
-  if (points.length === 0) {
-    map.setView([50, 10], 4);
-  } else if (points.length === 1) {
-    map.setView(points[0], 14);
-  } else {
-    map.fitBounds(points, { padding: [30, 30] });
   }
   el.dataset.ready = String(points.length);
 }
