@@ -14,7 +14,8 @@ import (
 
 // TestConsoleBrowser drives the console in headless Chromium (web/e2e/console.mjs, playwright-
 // core) against a real serve with simulated stations: sign in, a station coming online live,
-// a remote reset and its answer, a session's chart, the CSV export, a read-only user refused.
+// a remote reset and its answer, a session's chart and cost, the CSV export, a location on the
+// map, the message log, an API token created and revoked, a read-only user refused.
 // Screenshots go to web/e2e/artifacts. Without Chromium or web/node_modules it skips, except
 // under CI=true, where it fails.
 func TestConsoleBrowser(t *testing.T) {
@@ -47,7 +48,17 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatal("web/dist/chart.js is missing: run make assets before the tests")
 	}
 
+	hasMap := "0"
+	if _, err := os.Stat(filepath.Join(webDir, "dist", "map.js")); err == nil {
+		hasMap = "1"
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("web/dist/map.js is missing: run make assets before the tests")
+	}
+
 	cs := startConsole(t, func(c *serveConfig) { c.UnknownStations = "accept" })
+	// Every session is priced, so that the session page shows a cost.
+	cs.mustDo(201, "PUT", "/api/v1/tariffs/E2E", tariffEnergy)
+	cs.mustDo(201, "POST", "/api/v1/tariff-assignments", map[string]any{"tariffId": "E2E"})
 	artifacts := filepath.Join(webDir, "e2e", "artifacts")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -55,7 +66,7 @@ func TestConsoleBrowser(t *testing.T) {
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(), "CONSOLE_URL=http://"+cs.addr, "OPS_EMAIL=ops@example.com",
 		"VIEWER_EMAIL=viewer@example.com", "PASSWORD="+consolePassword, "STATION=WEB-0001",
-		"ARTIFACTS="+artifacts, "CHROMIUM="+chromium, "HAS_CHART="+hasChart)
+		"ARTIFACTS="+artifacts, "CHROMIUM="+chromium, "HAS_CHART="+hasChart, "HAS_MAP="+hasMap, "ADMIN_EMAIL=admin@example.com")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -133,7 +133,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Frames: frames,
 		TokenUsageEvery: cfg.tokenUsageEvery, PublicURL: cfg.PublicURL, LogFiles: box, FirmwareFiles: box, Log: log}, store, central)
 
-	ui, err := console.New(console.Config{Events: events, Assets: web.FS, Log: log}, store, central)
+	ui, err := console.New(console.Config{Events: events, Assets: web.FS, Frames: frames, APITokenRevoked: rest.ForgetAPIToken, Log: log}, store, central)
 	if err != nil {
 		return err
 	}

@@ -1,18 +1,12 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/domain"
 )
-
-const maxAPITokenName = 64
 
 type apiTokenJSON struct {
 	ID         string     `json:"id"`
@@ -48,25 +42,13 @@ type createAPITokenRequest struct {
 	ExpiresAt *time.Time `json:"expiresAt"`
 }
 
-func validAPITokenName(name string) bool {
-	if name == "" || len(name) > maxAPITokenName || !utf8.ValidString(name) {
-		return false
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}
-
 func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 	var req createAPITokenRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	if !validAPITokenName(req.Name) {
-		return domain.Errorf(domain.ErrInvalid, "name must be 1 to %d characters without control characters", maxAPITokenName)
+	if err := domain.ValidateAPITokenName(req.Name); err != nil {
+		return err
 	}
 	role := domain.APIRole(req.Role)
 	if !role.Valid() {
@@ -80,16 +62,11 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		t.ExpiresAt = req.ExpiresAt.UTC()
 	}
-	secret, err := credential.NewToken()
-	if err != nil {
+	var secret string
+	var err error
+	if t.ID, secret, t.Digest, err = credential.NewAPIToken(); err != nil {
 		return err
 	}
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return err
-	}
-	t.ID = "at_" + hex.EncodeToString(id[:])
-	t.Digest = credential.TokenDigest(secret)
 	if err := s.store.CreateAPIToken(r.Context(), t); err != nil {
 		return err
 	}
@@ -131,3 +108,7 @@ func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// ForgetAPIToken drops a token from this server's cache of recent lookups, so that a revocation
+// made elsewhere in the process (the console) applies to the next request at once.
+func (s *Server) ForgetAPIToken(id string) { s.tokens.forget(id) }

@@ -10,9 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/text/language"
-
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/region"
 )
 
 // maxLocationStations bounds the stations GET /api/v1/locations/{id} embeds.
@@ -83,16 +82,7 @@ func (o *openingHoursJSON) domain() *domain.OpeningHours {
 
 // validateLocation checks what the domain checks, plus the country against ISO 3166-1 (as the
 // CLDR region data of golang.org/x/text knows it).
-func validateLocation(l domain.Location) error {
-	if err := l.Validate(); err != nil {
-		return err
-	}
-	r, err := language.ParseRegion(l.Address.Country)
-	if err != nil || !r.IsCountry() || r.Canonicalize().String() != l.Address.Country {
-		return domain.Errorf(domain.ErrInvalid, "address.country %q is not an ISO 3166-1 alpha-2 country code", l.Address.Country)
-	}
-	return nil
-}
+func validateLocation(l domain.Location) error { return region.CheckLocation(l) }
 
 type createLocationRequest struct {
 	ID           string            `json:"id"`

@@ -339,27 +339,10 @@ func (s *Server) evsePrice(w http.ResponseWriter, r *http.Request) error {
 // has one, otherwise priced now. nil when no tariff applies; a session that cannot be priced
 // is logged and shown without a cost rather than failing the request.
 func (s *Server) sessionCost(r *http.Request, sess domain.Session) *pricing.Money {
-	if sess.Status == domain.SessionCompleted {
-		c, err := s.store.CDR(r.Context(), sess.ID)
-		if err == nil {
-			if c.Currency == "" {
-				return nil
-			}
-			return &pricing.Money{Currency: c.Currency, ExclVat: c.TotalExclVat, InclVat: c.TotalInclVat}
-		}
-		if !errors.Is(err, domain.ErrNotFound) {
-			s.log.ErrorContext(r.Context(), "api: read CDR", "session", sess.ID, "err", err)
-			return nil
-		}
-	}
-	p, err := s.billing.Price(r.Context(), sess)
+	cost, _, err := s.billing.SessionCost(r.Context(), sess)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "api: price session", "session", sess.ID, "err", err)
 		return nil
 	}
-	if p == nil {
-		return nil
-	}
-	m := p.Cost.Money()
-	return &m
+	return cost
 }

@@ -15,9 +15,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencpo/opencpo/internal/billing"
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/framelog"
 )
+
+// FrameLog is the per-station log of recent OCPP frames (package framelog).
+type FrameLog interface {
+	Messages(stationID string, q framelog.Query) []framelog.Message
+}
 
 // Operations is what the console needs from the OCPP side (the REST API uses the same methods).
 type Operations interface {
@@ -42,8 +49,14 @@ type Config struct {
 	CallTimeout time.Duration
 	// Assets holds templates/, static/ and dist/ (package web's FS).
 	Assets fs.FS
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Frames is the per-station log of recent OCPP frames (package framelog); nil: the log is
+	// off and the message log page says so.
+	Frames FrameLog
+	// APITokenRevoked, when set, is told the id of every API token the console revokes (the
+	// REST API drops it from its cache of recent lookups at once).
+	APITokenRevoked func(id string)
+	Now             func() time.Time
+	Log             *slog.Logger
 }
 
 // Server serves the console.
@@ -60,6 +73,8 @@ type Server struct {
 	// as for a known one and does not tell which addresses have accounts.
 	dummyHash string
 	hasChart  bool
+	hasMap    bool
+	billing   *billing.Biller
 	closing   chan struct{}
 	closeOnce sync.Once
 }
@@ -92,6 +107,10 @@ func New(cfg Config, store domain.Store, ops Operations) (*Server, error) {
 	if _, err := fs.Stat(cfg.Assets, "dist/chart.js"); err == nil {
 		s.hasChart = true
 	}
+	if _, err := fs.Stat(cfg.Assets, "dist/map.js"); err == nil {
+		s.hasMap = true
+	}
+	s.billing = billing.New(store, cfg.Now, cfg.Log)
 	s.sessions = newSessionStore(cfg.Now, cfg.IdleTimeout, cfg.MaxAge)
 	s.throttle = newThrottle(cfg.Now)
 	return s, nil
@@ -114,7 +133,7 @@ func (s *Server) Handler() http.Handler {
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https://tile.openstreetmap.org; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")

@@ -30,10 +30,11 @@ type view struct {
 	CSRF     string
 	Flash    flash
 	HasChart bool
+	HasMap   bool
 	Data     any
 }
 
-// parsePages parses each page template together with the layout.
+// parsePages parses each page template together with the layout and the shared partials.
 func parsePages(assets fs.FS) (map[string]*template.Template, error) {
 	names, err := fs.Glob(assets, "templates/pages/*.html")
 	if err != nil || len(names) == 0 {
@@ -41,7 +42,7 @@ func parsePages(assets fs.FS) (map[string]*template.Template, error) {
 	}
 	pages := map[string]*template.Template{}
 	for _, n := range names {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials/*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("console: template %s: %w", n, err)
 		}
@@ -84,7 +85,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		return fmt.Errorf("console: no template %q", page)
 	}
 	wh := whoOf(r.Context())
-	v := view{Title: title, Nav: nav, User: wh.user, CSRF: wh.csrf, HasChart: s.hasChart, Data: data}
+	v := view{Title: title, Nav: nav, User: wh.user, CSRF: wh.csrf, HasChart: s.hasChart, HasMap: s.hasMap && page == "locations", Data: data}
 	if wh.sessKey != "" && r.Header.Get("X-Live") == "" {
 		v.Flash = s.sessions.takeFlash(wh.sessKey)
 	}

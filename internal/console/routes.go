@@ -31,16 +31,28 @@ func (s *Server) routeTable() []route {
 		{"GET", "/stations/{id}", needSignedIn, s.stationPage},
 		{"POST", "/stations/{id}/operations/{op}", needOperator, s.stationOperation},
 		{"POST", "/stations/{id}/registration", needOperator, s.stationRegistration},
+		{"GET", "/stations/{id}/messages", needOperator, s.stationMessages},
+
+		{"GET", "/locations", needSignedIn, s.listLocations},
+		{"POST", "/locations", needOperator, s.createLocation},
+		{"GET", "/locations/{id}", needSignedIn, s.locationPage},
+		{"POST", "/locations/{id}", needOperator, s.updateLocation},
+		{"POST", "/locations/{id}/stations", needOperator, s.assignStation},
 
 		{"GET", "/sessions", needSignedIn, s.listSessions},
 		{"GET", "/sessions.csv", needSignedIn, s.exportSessions},
 		{"GET", "/sessions/{id}", needSignedIn, s.sessionPage},
 		{"POST", "/sessions/{id}/stop", needOperator, s.stopSession},
+		{"GET", "/sessions/{id}/cdr", needSignedIn, s.sessionCDR},
 
 		{"GET", "/tokens", needSignedIn, s.listTokens},
 		{"POST", "/tokens", needOperator, s.createToken},
 		{"POST", "/tokens/import", needOperator, s.importTokens},
 		{"POST", "/tokens/{uid}/status", needOperator, s.setTokenStatus},
+
+		{"GET", "/api-tokens", needAdmin, s.listAPITokens},
+		{"POST", "/api-tokens", needAdmin, s.createAPIToken},
+		{"POST", "/api-tokens/{id}/revoke", needAdmin, s.revokeAPIToken},
 
 		{"GET", "/users", needAdmin, s.listUsers},
 		{"POST", "/users", needAdmin, s.createUser},

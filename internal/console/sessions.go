@@ -1,8 +1,10 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/pricing"
 )
 
 func urlPath(s string) string { return url.PathEscape(s) }
@@ -91,8 +94,25 @@ func (s *Server) matching(ctx context.Context, q sessionQuery, fn func(domain.Se
 
 type sessionsData struct {
 	Query sessionQuery
-	Items []domain.Session
+	Items []sessionRow
 	More  bool
+}
+
+// sessionRow is a session with its cost (nil when no tariff applies).
+type sessionRow struct {
+	domain.Session
+	Cost   *pricing.Money
+	HasCDR bool
+}
+
+// costOf is a session's cost as the REST API shows it (billing.SessionCost); a session that
+// cannot be priced is logged and shown without a cost rather than failing the page.
+func (s *Server) costOf(ctx context.Context, se domain.Session) sessionRow {
+	cost, hasCDR, err := s.billing.SessionCost(ctx, se)
+	if err != nil {
+		s.log.ErrorContext(ctx, "console: price session", "session", se.ID, "err", err)
+	}
+	return sessionRow{Session: se, Cost: cost, HasCDR: hasCDR}
 }
 
 const maxSessionRows = 200
@@ -105,7 +125,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 			d.More = true
 			return false
 		}
-		d.Items = append(d.Items, se)
+		d.Items = append(d.Items, s.costOf(r.Context(), se))
 		return true
 	})
 	if err != nil {
@@ -166,7 +186,7 @@ func floatp(f *float64) string {
 }
 
 type sessionPageData struct {
-	Session domain.Session
+	Session sessionRow
 	// Chart is [[unix seconds…], [power W…], [energy Wh…]]; the template writes it as JSON
 	// (html/template escapes it for the script element).
 	Chart   [3][]*float64
@@ -196,7 +216,7 @@ func (s *Server) sessionPage(w http.ResponseWriter, r *http.Request) error {
 		cursor = next
 	}
 	return s.render(w, r, http.StatusOK, "session", fmt.Sprintf("Session %d", id), "sessions",
-		sessionPageData{Session: se, Chart: chartSeries(samples), Samples: len(samples)})
+		sessionPageData{Session: s.costOf(r.Context(), se), Chart: chartSeries(samples), Samples: len(samples)})
 }
 
 // chartSeries turns meter samples into aligned series: power in W (a phase-less reading, else
@@ -282,4 +302,28 @@ func (s *Server) stopSession(w http.ResponseWriter, r *http.Request) error {
 		s.setFlash(r, fmt.Sprintf("Remote stop of session %d: %v", id, res), false)
 	}
 	return redirect(w, r, safeNext(r.PostFormValue("next")))
+}
+
+type cdrData struct {
+	CDR  domain.CDR
+	Body string
+}
+
+// sessionCDR shows a completed session's CDR (the OCPI CDR the REST API serves at
+// /api/v1/cdrs/{id}), indented for reading.
+func (s *Server) sessionCDR(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return errNoPage
+	}
+	c, err := s.store.CDR(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if json.Indent(&buf, c.Body, "", "  ") != nil {
+		buf.Reset()
+		buf.Write(c.Body)
+	}
+	return s.render(w, r, http.StatusOK, "cdr", "CDR of session "+strconv.FormatInt(id, 10), "sessions", cdrData{CDR: c, Body: buf.String()})
 }

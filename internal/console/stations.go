@@ -111,6 +111,8 @@ type stationPageData struct {
 	FormOp   string
 	Result   *opResult
 	Operable bool
+	// Location is where the station stands; nil when it is assigned to none.
+	Location *domain.Location
 }
 
 // opResult is the outcome of a remote operation, shown on the station page.
@@ -145,6 +147,15 @@ func (s *Server) renderStation(w http.ResponseWriter, r *http.Request, status in
 	}
 	if d.Audit, _, err = s.store.Audit(ctx, id, domain.Page{Limit: 10}); err != nil {
 		return err
+	}
+	locs, err := s.store.StationLocations(ctx, []string{id})
+	if err != nil {
+		return err
+	}
+	if lid, ok := locs[id]; ok {
+		if l, err := s.store.Location(ctx, lid); err == nil {
+			d.Location = &l
+		}
 	}
 	return s.render(w, r, status, "station", "Station "+st.ID, "stations", d)
 }

@@ -3,6 +3,8 @@ package domain
 import (
 	"context"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // APIRole is what a managed API token may do. The roles are ordered: each one may do everything
@@ -83,4 +85,20 @@ type APITokenStore interface {
 	// TouchAPITokens moves the last-used time of each token forward (never backwards); unknown
 	// ids are ignored.
 	TouchAPITokens(ctx context.Context, used map[string]time.Time) error
+}
+
+// MaxAPITokenName bounds an API token's name.
+const MaxAPITokenName = 64
+
+// ValidateAPITokenName checks the name given to a new API token: 1 to MaxAPITokenName bytes of
+// UTF-8 without control characters.
+func ValidateAPITokenName(name string) error {
+	ok := name != "" && len(name) <= MaxAPITokenName && utf8.ValidString(name)
+	for _, r := range name {
+		ok = ok && !unicode.IsControl(r)
+	}
+	if !ok {
+		return Errorf(ErrInvalid, "name must be 1 to %d characters without control characters", MaxAPITokenName)
+	}
+	return nil
 }

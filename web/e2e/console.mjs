@@ -1,8 +1,8 @@
 // Browser test of the operator console in headless Chromium (playwright-core), run by
 // cmd/opencpo's TestConsoleBrowser against a real serve with simulated stations.
 // Env: CONSOLE_URL, OPS_EMAIL, VIEWER_EMAIL, PASSWORD, STATION (the id the test will see come
-// online), ARTIFACTS (screenshot folder), CHROMIUM (executable), HAS_CHART ("1" when the bundle
-// is built). Prints "READY" when the Go side should start the simulated stations.
+// online), ARTIFACTS (screenshot folder), CHROMIUM (executable), HAS_CHART and HAS_MAP ("1" when
+// the bundles are built), ADMIN_EMAIL. Prints "READY" when the Go side should start the simulated stations.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
@@ -94,6 +94,7 @@ try {
   } else {
     check(await page.isVisible("text=The chart needs the front-end bundle"), "without the bundle, the session page says so");
   }
+  check(/\d+\.\d{2} EUR/.test(await page.textContent("#session-cost")), "the session's cost is shown: " + (await page.textContent("#session-cost")).trim());
   await shot("session");
 
   // CSV export of the filtered list.
@@ -103,6 +104,62 @@ try {
   await download.saveAs(csvPath);
   const csv = fs.readFileSync(csvPath, "utf8");
   check(csv.startsWith("id,stationId,evseId") && csv.trim().split("\n").length > 1, "CSV export has a header and rows");
+
+  // A location is created, the station assigned to it, and both shown on the map page.
+  await page.goto(base + "/locations");
+  await page.fill("#l-name", "E2E Depot");
+  await page.fill("#l-street", "Hafenstraße 1");
+  await page.fill("#l-postal", "20457");
+  await page.fill("#l-city", "Hamburg");
+  await page.fill("#l-country", "DX");
+  await page.fill("#l-lat", "53.5413");
+  await page.fill("#l-lon", "9.9841");
+  await page.fill("#l-tz", "Europe/Berlin");
+  await page.click("text=Create location");
+  await page.waitForSelector("#l-country-err");
+  check(await page.inputValue("#l-name") === "E2E Depot", "a refused location keeps what was typed, the error next to the country");
+  await page.fill("#l-country", "DE");
+  await page.click("text=Create location");
+  await page.waitForSelector("h1:has-text('Location E2E Depot')");
+  const locationURL = page.url();
+  await page.fill("#as-station", station);
+  await page.click("button:has-text('Assign')");
+  await page.waitForSelector(`#location-stations li[data-station="${station}"]`);
+  check(true, `${station} assigned to the new location`);
+  await shot("location");
+  await page.goto(base + "/locations");
+  const locID = locationURL.split("/locations/")[1];
+  check(await page.isVisible(`#location-list tr[data-location="${locID}"]`), "the location is listed");
+  if (process.env.HAS_MAP === "1") {
+    await page.waitForSelector('#map[data-ready="1"]');
+    check(await page.locator(`#map [data-location="${locID}"]`).count() === 1, "the location has its marker on the map");
+    await page.locator(`#map [data-location="${locID}"]`).click();
+    await page.waitForSelector(`.leaflet-popup a[href="/stations/${encodeURIComponent(station)}"]`);
+    check(true, "the marker's popup lists the station");
+    check(await page.isVisible(".leaflet-control-attribution >> text=OpenStreetMap"), "the map credits OpenStreetMap");
+  } else {
+    check(await page.isVisible("text=The map needs the front-end bundle"), "without the bundle, the map page says so and lists the locations");
+  }
+  await shot("locations");
+
+  // The station's OCPP message log shows its BootNotification. The log keeps a station's newest
+  // 200 frames and a busy simulated station soon pushes its first boot out, so ask for one.
+  await page.goto(base + "/stations/" + encodeURIComponent(station));
+  await page.selectOption("#tr-msg", "BootNotification");
+  await page.getByRole("button", { name: "Trigger", exact: true }).click();
+  check(/TriggerMessage: Accepted/.test(await (await page.waitForSelector("#op-result")).textContent()), "a BootNotification is triggered");
+  await page.click("#message-log-link");
+  await page.fill("#m-action", "BootNotification");
+  await page.click("button:has-text('Search')");
+  // The station sends the boot after accepting the trigger: search again until it is logged.
+  for (let i = 0; i < 20 && !(await page.isVisible('#message-list tr[data-action="BootNotification"]')); i++) {
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  const bootRows = await page.locator("#message-list tbody tr").count();
+  check(bootRows >= 2 && await page.locator('#message-list tr[data-action="BootNotification"]').count() === bootRows,
+    `the message log shows the BootNotification and its answer (${bootRows} rows)`);
+  await shot("messages");
 
   await page.goto(base + "/tokens");
   await shot("tokens");
@@ -125,6 +182,27 @@ try {
   await page.waitForURL(/\/login/);
   check(true, "signed out");
 
+  // An admin creates an API token (its secret shown once, and working on the REST API), then
+  // revokes it (refused from then on).
+  await signIn(env("ADMIN_EMAIL"));
+  await page.goto(base + "/api-tokens");
+  await page.fill("#a-name", "e2e reporting");
+  await page.selectOption("#a-role", "readonly");
+  await page.click("text=Create API token");
+  const secret = (await page.textContent("#secret-value")).trim();
+  check(secret.startsWith("ocpo_"), "the new API token's secret is shown once");
+  await shot("api-token-created");
+  const apiStatus = (s) => page.evaluate(async (tok) => (await fetch("/api/v1/stations", { headers: { Authorization: "Bearer " + tok } })).status, s);
+  check(await apiStatus(secret) === 200, "the new API token works on the REST API");
+  await page.goto(base + "/api-tokens");
+  check(!(await page.content()).includes(secret), "the secret is not shown again");
+  await page.locator('tr[data-api-token="e2e reporting"] button:has-text("Revoke")').click();
+  await page.waitForSelector('tr[data-api-token="e2e reporting"] td.state:has-text("revoked")');
+  check(await apiStatus(secret) === 401, "the revoked API token is refused");
+  await shot("api-tokens");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/login/);
+
   // A read-only user sees the station but may not act on it.
   await signIn(env("VIEWER_EMAIL"));
   await page.goto(base + "/stations/" + encodeURIComponent(station));
@@ -138,6 +216,7 @@ try {
     return r.status;
   }, station);
   check(status === 403, `read-only reset refused with ${status}`);
+  check(!(await page.isVisible("#message-log-link")), "read-only sees no message log link");
   await shot("readonly-station");
 } catch (err) {
   failed = true;
