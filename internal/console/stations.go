@@ -113,6 +113,9 @@ type stationPageData struct {
 	Operable bool
 	// Location is where the station stands; nil when it is assigned to none.
 	Location *domain.Location
+	// Config is the station's stored configuration (1.6 keys) or device model (2.0.1
+	// variables), as last reported.
+	Config []domain.ConfigItem
 }
 
 // opResult is the outcome of a remote operation, shown on the station page.
@@ -146,6 +149,9 @@ func (s *Server) renderStation(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	if d.Audit, _, err = s.store.Audit(ctx, id, domain.Page{Limit: 10}); err != nil {
+		return err
+	}
+	if d.Config, err = s.store.StationConfig(ctx, id); err != nil {
 		return err
 	}
 	locs, err := s.store.StationLocations(ctx, []string{id})
