@@ -49,46 +49,12 @@ func (s *Store) APITokenByDigest(ctx context.Context, digest string) (domain.API
 
 // APITokens lists a page of tokens ordered by id.
 func (s *Store) APITokens(ctx context.Context, p domain.Page) ([]domain.APIToken, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("apitoken", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("sqlite: API tokens: %w", err)
-		}
-	}
-	var (
-		ts   []domain.APIToken
-		more bool
-	)
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE id > ? ORDER BY id LIMIT ?`,
-			after, p.Limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if len(ts) == p.Limit {
-				more = true
-				break
-			}
-			t, err := scanAPIToken(rows)
-			if err != nil {
-				return err
-			}
-			ts = append(ts, t)
-		}
-		return rows.Err()
-	})
+	items, next, err := pageByKey(ctx, s, "apitoken", `SELECT `+apiTokenColumns+` FROM api_tokens WHERE id > ? ORDER BY id LIMIT ?`, p,
+		func(r scanner) (domain.APIToken, error) { return scanAPIToken(r) }, func(t domain.APIToken) string { return t.ID })
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: API tokens: %w", err)
 	}
-	next := ""
-	if more {
-		next = encodeCursor("apitoken", ts[len(ts)-1].ID)
-	}
-	return ts, next, nil
+	return items, next, nil
 }
 
 // RevokeAPIToken marks a token revoked; a second revocation keeps the first time.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -143,4 +144,50 @@ func oneStation(id string) func(sql.Result, error) error {
 		}
 		return nil
 	}
+}
+
+// pageByKey reads one page of a list ordered by a text key (ids, uids, emails): query selects
+// the columns scan reads and ends in "WHERE key > ? ORDER BY key LIMIT ?"; kind names the
+// cursor so that one list's cursor is refused by another.
+func pageByKey[T any](ctx context.Context, s *Store, kind, query string, p domain.Page,
+	scan func(scanner) (T, error), key func(T) string) ([]T, string, error) {
+	p = p.Normalized()
+	after := ""
+	if p.Cursor != "" {
+		var err error
+		if after, err = decodeCursor(kind, p.Cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	var (
+		items []T
+		more  bool
+	)
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, query, after, p.Limit+1)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if len(items) == p.Limit {
+				more = true
+				break
+			}
+			it, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			items = append(items, it)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if more {
+		next = encodeCursor(kind, key(items[len(items)-1]))
+	}
+	return items, next, nil
 }

@@ -69,46 +69,12 @@ func (s *Store) Location(ctx context.Context, id string) (domain.Location, error
 
 // Locations lists a page of locations ordered by id.
 func (s *Store) Locations(ctx context.Context, p domain.Page) ([]domain.Location, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("location", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("sqlite: locations: %w", err)
-		}
-	}
-	var (
-		ls   []domain.Location
-		more bool
-	)
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+locationColumns+` FROM locations WHERE id > ? ORDER BY id LIMIT ?`,
-			after, p.Limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if len(ls) == p.Limit {
-				more = true
-				break
-			}
-			l, err := scanLocation(rows, "")
-			if err != nil {
-				return err
-			}
-			ls = append(ls, l)
-		}
-		return rows.Err()
-	})
+	items, next, err := pageByKey(ctx, s, "location", `SELECT `+locationColumns+` FROM locations WHERE id > ? ORDER BY id LIMIT ?`, p,
+		func(r scanner) (domain.Location, error) { return scanLocation(r, "") }, func(l domain.Location) string { return l.ID })
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: locations: %w", err)
 	}
-	next := ""
-	if more {
-		next = encodeCursor("location", ls[len(ls)-1].ID)
-	}
-	return ls, next, nil
+	return items, next, nil
 }
 
 // UpdateLocation applies change to the stored location in one transaction.

@@ -95,46 +95,12 @@ func (s *Store) StationGroup(ctx context.Context, id string) (domain.StationGrou
 
 // StationGroups lists a page of station groups ordered by id.
 func (s *Store) StationGroups(ctx context.Context, p domain.Page) ([]domain.StationGroup, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("stationgroup", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("sqlite: station groups: %w", err)
-		}
-	}
-	var (
-		gs   []domain.StationGroup
-		more bool
-	)
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+stationGroupColumns+` FROM station_groups WHERE id > ? ORDER BY id LIMIT ?`,
-			after, p.Limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if len(gs) == p.Limit {
-				more = true
-				break
-			}
-			g, err := scanStationGroup(rows, "")
-			if err != nil {
-				return err
-			}
-			gs = append(gs, g)
-		}
-		return rows.Err()
-	})
+	items, next, err := pageByKey(ctx, s, "stationgroup", `SELECT `+stationGroupColumns+` FROM station_groups WHERE id > ? ORDER BY id LIMIT ?`, p,
+		func(r scanner) (domain.StationGroup, error) { return scanStationGroup(r, "") }, func(g domain.StationGroup) string { return g.ID })
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: station groups: %w", err)
 	}
-	next := ""
-	if more {
-		next = encodeCursor("stationgroup", gs[len(gs)-1].ID)
-	}
-	return gs, next, nil
+	return items, next, nil
 }
 
 // DeleteStationGroup removes a station group that no station belongs to.

@@ -51,46 +51,12 @@ func (s *Store) Token(ctx context.Context, uid string) (domain.Token, error) {
 
 // Tokens lists a page of tokens ordered by uid.
 func (s *Store) Tokens(ctx context.Context, p domain.Page) ([]domain.Token, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("token", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("sqlite: tokens: %w", err)
-		}
-	}
-	var (
-		ts   []domain.Token
-		more bool
-	)
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE uid > ? ORDER BY uid LIMIT ?`,
-			after, p.Limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if len(ts) == p.Limit {
-				more = true
-				break
-			}
-			t, err := scanToken(rows, "")
-			if err != nil {
-				return err
-			}
-			ts = append(ts, t)
-		}
-		return rows.Err()
-	})
+	items, next, err := pageByKey(ctx, s, "token", `SELECT `+tokenColumns+` FROM tokens WHERE uid > ? ORDER BY uid LIMIT ?`, p,
+		func(r scanner) (domain.Token, error) { return scanToken(r, "") }, func(t domain.Token) string { return t.UID })
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: tokens: %w", err)
 	}
-	next := ""
-	if more {
-		next = encodeCursor("token", ts[len(ts)-1].UID)
-	}
-	return ts, next, nil
+	return items, next, nil
 }
 
 // UpdateToken applies p and returns the token as stored afterwards.

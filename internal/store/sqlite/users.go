@@ -43,46 +43,12 @@ func (s *Store) User(ctx context.Context, email string) (domain.User, error) {
 
 // Users lists a page of users ordered by email.
 func (s *Store) Users(ctx context.Context, p domain.Page) ([]domain.User, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("user", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("sqlite: users: %w", err)
-		}
-	}
-	var (
-		us   []domain.User
-		more bool
-	)
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE email > ? ORDER BY email LIMIT ?`,
-			after, p.Limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if len(us) == p.Limit {
-				more = true
-				break
-			}
-			u, err := scanUser(rows, "")
-			if err != nil {
-				return err
-			}
-			us = append(us, u)
-		}
-		return rows.Err()
-	})
+	items, next, err := pageByKey(ctx, s, "user", `SELECT `+userColumns+` FROM users WHERE email > ? ORDER BY email LIMIT ?`, p,
+		func(r scanner) (domain.User, error) { return scanUser(r, "") }, func(u domain.User) string { return u.Email })
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: users: %w", err)
 	}
-	next := ""
-	if more {
-		next = encodeCursor("user", us[len(us)-1].Email)
-	}
-	return us, next, nil
+	return items, next, nil
 }
 
 // UpdateUser applies p and returns the user as stored afterwards.
