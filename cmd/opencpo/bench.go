@@ -60,6 +60,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&o.Settle, "settle", 5*time.Second, "quiet time before the idle, reconnect and kill phases")
 	fs.BoolVar(&o.SkipKill, "skip-kill", false, "leave out the kill -9 phase")
 	fs.StringVar(&o.Dir, "dir", "", "keep the database and logs in this folder (default: a temporary one, removed)")
+	fs.StringVar(&o.ProfileDir, "profile", "", "save the server's CPU profile of the steady phase and each stress step, and its heap profile when idle, in this folder (go tool pprof)")
 	jsonOnly := fs.Bool("json-only", false, "print only the JSON line")
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fs.Usage()

@@ -35,6 +35,7 @@ type serveConfig struct {
 	LogLevel          string
 	LogFormat         string
 	MessageLogMiB     int           // memory for the per-station OCPP message log; 0: off
+	DebugAddr         string        // loopback listener for net/http/pprof; "" : none
 	sweepEvery        time.Duration // tests shorten the stale-session sweep
 	tokenUsageEvery   time.Duration // tests shorten the write of API tokens' last use
 	DataDir           string        // uploaded files; "" picks a default (see dataDir)
@@ -124,6 +125,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	e.str(&messageLog, "message-log-mib", "OPENCPO_MESSAGE_LOG_MIB", "32", "memory in MiB for the recent OCPP frames of every station (GET /api/v1/stations/{id}/messages); 0 turns the log off")
 	e.str(&c.DataDir, "data-dir", "OPENCPO_DATA_DIR", "", "directory for files stations upload (default: opencpo-files next to the SQLite file, or in the temporary directory with PostgreSQL)")
 	e.str(&c.PublicURL, "public-url", "OPENCPO_PUBLIC_URL", "", "base URL stations reach this server at, for upload URLs (default: the address each API call came to)")
+	e.str(&c.DebugAddr, "debug-addr", "OPENCPO_DEBUG_ADDR", "", "loopback address (such as 127.0.0.1:6060) for the Go profiler at /debug/pprof/; off by default")
 	if extra != nil {
 		extra(fs)
 	}
@@ -147,6 +149,9 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 		return c, fmt.Errorf("heartbeat-interval must be at least 1s")
 	}
 	if err := checkClusterFlags(c); err != nil {
+		return c, err
+	}
+	if err := checkDebugAddr(c.DebugAddr); err != nil {
 		return c, err
 	}
 	return c, nil

@@ -45,6 +45,7 @@ type Options struct {
 	Progress      io.Writer     // progress lines (nil: none)
 	ChargingShare float64       // share of EVSEs charging in the realistic mix
 	Settle        time.Duration // quiet time before the idle and kill phases
+	ProfileDir    string        // where the server's CPU and heap profiles go ("": not taken)
 }
 
 func (o *Options) defaults() {
@@ -102,6 +103,7 @@ type coordinator struct {
 	dir     string
 	db      string
 	addr    string
+	debug   string // the server's profiler address, when profiles are taken
 	server  *exec.Cmd
 	srvDone chan error
 	workers []*workerProc
@@ -180,6 +182,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	c.addr = ln.Addr().String()
 	ln.Close()
+	if o.ProfileDir != "" {
+		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
+			return nil, err
+		}
+		if c.debug, err = freeLoopbackAddr(); err != nil {
+			return nil, err
+		}
+	}
 	defer c.cleanup()
 	if err := c.run(ctx); err != nil {
 		return c.res, err
@@ -216,6 +226,9 @@ func (c *coordinator) startServer(ctx context.Context) error {
 	}
 	cmd := exec.Command(c.o.Exe, "serve", "--addr", c.addr, "--db", c.db, "--api-token", apiToken,
 		"--unknown-stations", "accept", "--heartbeat-interval", heartbeatEvery.String(), "--log-level", "warn")
+	if c.debug != "" {
+		cmd.Args = append(cmd.Args, "--debug-addr", c.debug)
+	}
 	cmd.Env = c.o.Env
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
@@ -455,6 +468,7 @@ func (c *coordinator) run(ctx context.Context) error {
 	}
 	cpu1, _ := cpuSeconds(pid)
 	r.IdleCPUPct = 100 * (cpu1 - cpu0) / time.Since(t0).Seconds()
+	c.profileHeap(ctx, "idle")
 	r.RSSIdleKiB, _ = rssKiB(pid)
 	r.RSSPerConnKiB = float64(r.RSSIdleKiB-r.RSSBeforeKiB) / float64(o.Stations)
 	if heap1, stack1, goal1, gogc, err := goMemory(ctx, c.addr); err == nil {
@@ -481,10 +495,12 @@ func (c *coordinator) run(ctx context.Context) error {
 	}
 	cpu0, _ = cpuSeconds(pid)
 	t0 = time.Now()
+	waitProfile := c.profileCPU(ctx, "steady", o.Steady)
 	if err := sleep(ctx, o.Steady); err != nil {
 		return err
 	}
 	cpu1, _ = cpuSeconds(pid)
+	waitProfile()
 	r.SteadyCPUPct = 100 * (cpu1 - cpu0) / time.Since(t0).Seconds()
 	steady, err := c.phase("steady")
 	if err != nil {
@@ -553,9 +569,11 @@ func (c *coordinator) stress(ctx context.Context) error {
 		if _, err := c.phase(""); err != nil {
 			return err
 		}
+		waitProfile := c.profileCPU(ctx, fmt.Sprintf("stress-%d", step), o.StressStep)
 		if err := sleep(ctx, o.StressStep); err != nil {
 			return err
 		}
+		waitProfile()
 		p, err := c.phase(fmt.Sprintf("stress-%d", step))
 		if err != nil {
 			return err
