@@ -368,8 +368,8 @@ func (s *Service) heard(stationID string) {
 	s.mu.Unlock()
 }
 
-// flushLastSeen writes the last-seen time of every station heard from since the last flush.
-// The writes run a few at a time so that the store's group commit batches them.
+// flushLastSeen writes the last-seen time of every station heard from since the last flush, in
+// few writes (TouchStations).
 func (s *Service) flushLastSeen(ctx context.Context) {
 	s.mu.Lock()
 	due := make(map[string]time.Time)
@@ -380,19 +380,12 @@ func (s *Service) flushLastSeen(ctx context.Context) {
 		}
 	}
 	s.mu.Unlock()
-	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
-	for id, at := range due {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := s.store.TouchStation(ctx, id, at); err != nil && !errors.Is(err, domain.ErrNotFound) && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "csms: last seen not recorded", "station", id, "err", err)
-			}
-		}()
+	if len(due) == 0 {
+		return
 	}
-	wg.Wait()
+	if err := s.store.TouchStations(ctx, due); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "csms: last-seen times not recorded", "stations", len(due), "err", err)
+	}
 }
 
 // StationChanged drops what the service remembers of a station after an operator changed it

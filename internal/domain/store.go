@@ -27,6 +27,9 @@ type StationStore interface {
 	MarkAllDisconnected(ctx context.Context) error
 	// TouchStation moves last-seen forward (never backwards).
 	TouchStation(ctx context.Context, id string, at time.Time) error
+	// TouchStations moves the last-seen time of many stations forward at once (never
+	// backwards); ids that name no station are skipped.
+	TouchStations(ctx context.Context, seen map[string]time.Time) error
 	// UpdateStatus upserts one connector's status (creating the EVSE and connector if new).
 	// A status with an older timestamp than the stored one is ignored. EVSE 0 updates no
 	// connector but is still accepted.

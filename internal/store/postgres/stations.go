@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -324,6 +325,31 @@ func (s *Store) TouchStation(ctx context.Context, id string, at time.Time) error
 		return fmt.Errorf("postgres: touch station %q: %w", id, mapErr(err, "", ""))
 	}
 	return nil
+}
+
+// TouchStations moves last-seen forward for many stations; unknown ids are skipped. Each
+// station is its own write of the group commit, keyed like TouchStation, so that it is ordered
+// with the station's other writes and never waits on row locks a batch holds in another order.
+func (s *Store) TouchStations(ctx context.Context, seen map[string]time.Time) error {
+	sem := make(chan struct{}, 32) // enough writes in flight for the group commit to batch them
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for id, at := range seen {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := s.TouchStation(ctx, id, at); err != nil && !errors.Is(err, domain.ErrNotFound) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // UpdateStatus upserts one connector's status unless the stored one is newer (reports can arrive

@@ -63,6 +63,9 @@ type Store struct {
 
 	stmts atomic.Pointer[preparedStmts] // the hot write statements, once the schema has them
 	wtx   txStmts                       // owned by the writer goroutine: see Store.on
+	// readStmts holds the statements of the frequent reads (query text → *sql.Stmt), prepared
+	// on the reader pool once: database/sql keeps one prepared copy per connection.
+	readStmts sync.Map
 
 	closeOnce sync.Once
 	closeErr  error
@@ -186,6 +189,10 @@ func (s *Store) Close() error {
 		if p := s.stmts.Load(); p != nil {
 			stmtErr = p.close()
 		}
+		s.readStmts.Range(func(_, st any) bool {
+			stmtErr = errors.Join(stmtErr, st.(*sql.Stmt).Close())
+			return true
+		})
 		s.closeErr = errors.Join(stmtErr, s.reader.Close(), s.writer.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("sqlite: close: %w", s.closeErr)
@@ -244,6 +251,64 @@ func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	return fn(tx)
+}
+
+// readStmt returns query prepared on the reader pool, preparing it on first use. Only fixed query
+// texts may come here (the cache is never trimmed). Parsing a statement cost more than running
+// these point reads, which the message path makes for every authorization and session start.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.readStmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.reader.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.readStmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// readIn returns query prepared (readStmt) and bound to the read transaction tx.
+func (s *Store) readIn(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// queryFunc runs a query inside some transaction, as tx.QueryContext does.
+type queryFunc func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+
+// preparedQuery runs fixed queries in the read transaction tx as prepared statements (readIn).
+func (s *Store) preparedQuery(tx *sql.Tx) queryFunc {
+	return func(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+		st, err := s.readIn(ctx, tx, query)
+		if err != nil {
+			return nil, err
+		}
+		return st.QueryContext(ctx, args...)
+	}
+}
+
+// readRow runs one single-row query on the reader pool, prepared (readStmt), outside any
+// transaction: a single statement reads one snapshot anyway, and BEGIN and ROLLBACK cost about as
+// much as the point reads that use this. scan must read the row before it returns.
+func (s *Store) readRow(ctx context.Context, query string, scan func(*sql.Row) error, args ...any) error {
+	select {
+	case s.readGate <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: read: %w", ctx.Err())
+	}
+	defer func() { <-s.readGate }()
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	return scan(st.QueryRowContext(ctx, args...))
 }
 
 // stamp returns t, or the store's clock when t is zero: a zero time means "now".

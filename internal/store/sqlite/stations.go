@@ -67,7 +67,7 @@ func (s *Store) Station(ctx context.Context, id string) (domain.Station, error) 
 	var st domain.Station
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
-		st, err = loadStation(ctx, tx, id)
+		st, err = loadStation(ctx, s.preparedQuery(tx), id)
 		return err
 	})
 	if err != nil {
@@ -76,9 +76,10 @@ func (s *Store) Station(ctx context.Context, id string) (domain.Station, error) 
 	return st, nil
 }
 
-// loadStation reads one station and its connectors within tx (a read or the write transaction).
-func loadStation(ctx context.Context, tx *sql.Tx, id string) (domain.Station, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+stationColumns+` FROM stations WHERE id = ?`, id)
+// loadStation reads one station and its connectors with q: in a read transaction
+// (Store.preparedQuery) or the write transaction (tx.QueryContext).
+func loadStation(ctx context.Context, q queryFunc, id string) (domain.Station, error) {
+	rows, err := q(ctx, `SELECT `+stationColumns+` FROM stations WHERE id = ?`, id)
 	if err != nil {
 		return domain.Station{}, err
 	}
@@ -89,7 +90,7 @@ func loadStation(ctx context.Context, tx *sql.Tx, id string) (domain.Station, er
 	if len(sts) == 0 {
 		return domain.Station{}, stationNotFound(id)
 	}
-	if err := attachConnectors(ctx, tx, sts); err != nil {
+	if err := attachConnectors(ctx, q, sts); err != nil {
 		return domain.Station{}, err
 	}
 	return sts[0], nil
@@ -123,7 +124,7 @@ func (s *Store) Stations(ctx context.Context, p domain.Page) ([]domain.Station, 
 		if more = len(sts) > p.Limit; more {
 			sts = sts[:p.Limit]
 		}
-		return attachConnectors(ctx, tx, sts)
+		return attachConnectors(ctx, tx.QueryContext, sts)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: stations: %w", err)
@@ -165,11 +166,11 @@ func scanStations(rows *sql.Rows) ([]domain.Station, error) {
 
 // attachConnectors fills the EVSEs of sts, which must be ordered by id, with one query over the
 // id range they span (a page of stations is exactly such a range).
-func attachConnectors(ctx context.Context, tx *sql.Tx, sts []domain.Station) error {
+func attachConnectors(ctx context.Context, q queryFunc, sts []domain.Station) error {
 	if len(sts) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT station_id, evse_id, connector_id, status, ocpp_status,
+	rows, err := q(ctx, `SELECT station_id, evse_id, connector_id, status, ocpp_status,
 			error_code, info, vendor_error_code, updated_at
 		FROM connectors WHERE station_id BETWEEN ? AND ?
 		ORDER BY station_id, evse_id, connector_id`, sts[0].ID, sts[len(sts)-1].ID)
@@ -231,7 +232,7 @@ func (s *Store) UpdateStation(ctx context.Context, id string, p domain.StationPa
 		if err != nil {
 			return domain.Station{}, fmt.Errorf("sqlite: update station %q: %w", id, err)
 		}
-		st, err := loadStation(context.Background(), tx, id)
+		st, err := loadStation(context.Background(), tx.QueryContext, id)
 		if err != nil {
 			return domain.Station{}, fmt.Errorf("sqlite: update station %q: read back: %w", id, err)
 		}
@@ -317,6 +318,46 @@ func (s *Store) TouchStation(ctx context.Context, id string, at time.Time) error
 		}
 		return nil
 	})
+}
+
+// touchChunk is how many last-seen times one write operation of TouchStations sets: enough
+// that a flush of every station costs a few operations, few enough that one holds the writer
+// for a millisecond or two while message writes wait.
+const touchChunk = 256
+
+// TouchStations moves last-seen forward for many stations, touchChunk of them per write
+// operation; unknown ids are skipped.
+func (s *Store) TouchStations(ctx context.Context, seen map[string]time.Time) error {
+	type touch struct{ id, at string }
+	chunk := make([]touch, 0, min(len(seen), touchChunk))
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			q := s.on(tx)
+			for _, t := range chunk {
+				if _, err := q.exec(qStationTouch, t.at, t.id); err != nil {
+					return fmt.Errorf("sqlite: touch station %q: %w", t.id, err)
+				}
+			}
+			return nil
+		})
+		chunk = chunk[:0]
+		return err
+	}
+	for id, at := range seen {
+		at = s.stamp(at)
+		if err := checkTime("last seen", at); err != nil {
+			return fmt.Errorf("sqlite: touch station %q: %w", id, err)
+		}
+		if chunk = append(chunk, touch{id, formatTime(at)}); len(chunk) == touchChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }
 
 // UpdateStatus upserts one connector's status unless the stored one is newer (reports can arrive

@@ -165,16 +165,15 @@ func existsIn(tx *sql.Tx, query string, arg any, missing error) error {
 // StationPricing returns a station's pricing; zero fields when never set.
 func (s *Store) StationPricing(ctx context.Context, stationID string) (domain.StationPricing, error) {
 	p := domain.StationPricing{StationID: stationID}
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.readRow(ctx, `SELECT tariff_id, time_zone FROM station_pricing WHERE station_id = ?`, func(row *sql.Row) error {
 		var tariff sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT tariff_id, time_zone FROM station_pricing WHERE station_id = ?`, stationID).
-			Scan(&tariff, &p.TimeZone)
+		err := row.Scan(&tariff, &p.TimeZone)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		p.TariffID = tariff.String
 		return err
-	})
+	}, stationID)
 	if err != nil {
 		return domain.StationPricing{}, fmt.Errorf("sqlite: pricing of station %q: %w", stationID, err)
 	}
@@ -222,8 +221,12 @@ func (s *Store) TariffAssignments(ctx context.Context, stationID string, p domai
 	var out []domain.TariffAssignment
 	more := false
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+assignmentColumns+` FROM tariff_assignments
-			WHERE id > ?1 AND (?2 = '' OR station_id IS NULL OR station_id = ?2) ORDER BY id LIMIT ?3`, after, stationID, p.Limit+1)
+		st, err := s.readIn(ctx, tx, `SELECT `+assignmentColumns+` FROM tariff_assignments
+			WHERE id > ?1 AND (?2 = '' OR station_id IS NULL OR station_id = ?2) ORDER BY id LIMIT ?3`)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, after, stationID, p.Limit+1)
 		if err != nil {
 			return err
 		}
@@ -308,12 +311,12 @@ func (s *Store) PinSessionTariff(ctx context.Context, st domain.SessionTariff) (
 // SessionTariff returns a session's pinned tariff.
 func (s *Store) SessionTariff(ctx context.Context, sessionID int64) (domain.SessionTariff, error) {
 	var out domain.SessionTariff
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.readRow(ctx, `SELECT session_id, tariff_id, body, time_zone, pinned_at
+			FROM session_tariffs WHERE session_id = ?`, func(row *sql.Row) error {
 		var err error
-		out, err = scanSessionTariff(tx.QueryRowContext(ctx, `SELECT session_id, tariff_id, body, time_zone, pinned_at
-			FROM session_tariffs WHERE session_id = ?`, sessionID), sessionID)
+		out, err = scanSessionTariff(row, sessionID)
 		return err
-	})
+	}, sessionID)
 	if err != nil {
 		return domain.SessionTariff{}, fmt.Errorf("sqlite: tariff of session %d: %w", sessionID, err)
 	}

@@ -38,11 +38,11 @@ func validateToken(t domain.Token) error {
 // Token returns one token.
 func (s *Store) Token(ctx context.Context, uid string) (domain.Token, error) {
 	var t domain.Token
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.readRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE uid = ?`, func(row *sql.Row) error {
 		var err error
-		t, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE uid = ?`, uid), uid)
+		t, err = scanToken(row, uid)
 		return err
-	})
+	}, uid)
 	if err != nil {
 		return domain.Token{}, fmt.Errorf("sqlite: token %q: %w", uid, err)
 	}

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"SetConnected", testSetConnected},
 		{"MarkAllDisconnected", testMarkAllDisconnected},
 		{"TouchStation", testTouchStation},
+		{"TouchStations", testTouchStations},
 		{"UpdateStatusCreatesEVSEs", testUpdateStatusCreatesEVSEs},
 		{"UpdateStatusOutOfOrder", testUpdateStatusOutOfOrder},
 		{"UpdateStatusStationLevel", testUpdateStatusStationLevel},
@@ -617,6 +618,46 @@ func testTouchStation(t *testing.T, s domain.Store) {
 		}
 		wantTime(t, fmt.Sprintf("LastSeenAt after touch at +%v", step.at), mustGet(t, s, "CP-1").LastSeenAt, at(step.want))
 	}
+}
+
+func testTouchStations(t *testing.T, s domain.Store) {
+	ctx := t.Context()
+	if err := s.TouchStations(ctx, nil); err != nil {
+		t.Fatalf("TouchStations(nil): %v", err)
+	}
+	// More stations than one write of the SQLite store takes, so that chunking is exercised.
+	const n = 600
+	seen := make(map[string]time.Time, n+1)
+	for i := range n {
+		id := fmt.Sprintf("CP-%03d", i)
+		mustCreate(t, s, id)
+		if err := s.TouchStation(ctx, id, at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		// Even stations move forward, odd ones get an older time, which must not win.
+		if i%2 == 0 {
+			seen[id] = at(2 * time.Minute)
+		} else {
+			seen[id] = at(30 * time.Second)
+		}
+	}
+	seen["CP-GONE"] = at(time.Hour) // no such station: skipped
+	if err := s.TouchStations(ctx, seen); err != nil {
+		t.Fatalf("TouchStations: %v", err)
+	}
+	for _, i := range []int{0, 1, 298, 299, n - 2, n - 1} {
+		want := at(time.Minute)
+		if i%2 == 0 {
+			want = at(2 * time.Minute)
+		}
+		id := fmt.Sprintf("CP-%03d", i)
+		wantTime(t, "LastSeenAt of "+id, mustGet(t, s, id).LastSeenAt, want)
+	}
+	if _, err := s.Station(ctx, "CP-GONE"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("CP-GONE after TouchStations: %v, want not found", err)
+	}
+	bad := map[string]time.Time{"CP-000": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	wantErr(t, "TouchStations with a year-10000 time", s.TouchStations(ctx, bad), domain.ErrInvalid)
 }
 
 func testUpdateStatusCreatesEVSEs(t *testing.T, s domain.Store) {
