@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Memory defaults of serve (docs/benchmarks.md, "Memory settings"). Both give way to the
@@ -91,4 +94,52 @@ func reexecWithStackDefault() {
 		}
 	}
 	_ = syscall.Exec(exe, os.Args, environ) // on success it does not return
+}
+
+// Memory release after bursts (releaseAfterBursts).
+const (
+	// releaseEvery is how often the heap's idle memory is looked at.
+	releaseEvery = 5 * time.Second
+	// releaseMinFree: less idle memory than this is not worth a forced collection.
+	releaseMinFree = 64 << 20
+	// releaseGap is the least time between two forced releases, so that a server whose heap
+	// swings all the time pays for at most one extra collection per gap.
+	releaseGap = 30 * time.Second
+)
+
+// releaseAfterBursts returns the heap memory that a burst left idle (a connection storm or a
+// mass reconnect: thousands of handshakes and first messages in flight at once) to the operating
+// system within seconds. The runtime's background scavenger does the same, but paced at about
+// 1 % of a CPU: after 15,000 stations reconnected it kept ~300 MiB for minutes, on top of the
+// ~150 MiB the connections need (docs/benchmarks.md, "Memory after a connection storm").
+// It runs until ctx ends.
+func releaseAfterBursts(ctx context.Context, log *slog.Logger) {
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	tick := time.NewTicker(releaseEvery)
+	defer tick.Stop()
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			metrics.Read(samples)
+			free, objects := samples[0].Value.Uint64(), samples[1].Value.Uint64()
+			if !shouldRelease(free, objects) || now.Sub(last) < releaseGap {
+				continue
+			}
+			last = now
+			debug.FreeOSMemory()
+			metrics.Read(samples)
+			log.Debug("memory left idle by a burst returned to the system",
+				"idleBefore", free, "idleAfter", samples[0].Value.Uint64(), "heapObjects", objects)
+		}
+	}
+}
+
+// shouldRelease reports whether the heap's idle (free, not yet returned) memory is more than a
+// burst's leftovers would explain: above releaseMinFree and above the live heap, which is twice
+// the headroom the GC keeps at the default GOGC of 50.
+func shouldRelease(free, objects uint64) bool {
+	return free >= releaseMinFree && free > objects
 }

@@ -68,6 +68,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	applyMemoryDefaults(getenv, cgroupMemoryMax, log)
+	go releaseAfterBursts(ctx, log)
 	return serve(ctx, cfg, log, stdout, nil)
 }
 

@@ -2,6 +2,7 @@ package csms
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/opencpo/opencpo/internal/domain"
@@ -72,10 +73,12 @@ func (s *Service) status16(ctx context.Context, c *stationCall, req *v16.StatusN
 	if req.ConnectorId > 0 {
 		u.EVSEID, u.ConnectorID = req.ConnectorId, 1
 	}
-	if err := s.store.UpdateStatus(ctx, u); err != nil {
-		return nil, err
-	}
-	if err := s.recordState16(ctx, c, req, at); err != nil {
+	// Both writes at once, so that they share one group commit instead of waiting for two in a
+	// row: they touch different rows and each is idempotent, so a retry after a failure of
+	// either one is harmless.
+	stateDone := make(chan error, 1)
+	go func() { stateDone <- s.recordState16(ctx, c, req, at) }()
+	if err := errors.Join(s.store.UpdateStatus(ctx, u), <-stateDone); err != nil {
 		return nil, err
 	}
 	s.publish(ctx, domain.Event{Kind: domain.EventConnectorStatus, StationID: u.StationID, EVSEID: u.EVSEID,
