@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,9 +19,10 @@ func TestBenchFleet(t *testing.T) {
 	}
 	t.Setenv(childEnv, "1") // the spawned test binary acts as opencpo
 	var stdout, stderr bytes.Buffer
+	profiles := t.TempDir()
 	args := []string{"bench", "fleet-15k", "--stations", "100", "--load-procs", "2", "--time-scale", "10",
 		"--steady", "3s", "--idle", "2s", "--settle", "1s", "--stress-step", "2s", "--stress-steps", "2",
-		"--stress-start", "200", "--json-only"}
+		"--stress-start", "200", "--json-only", "--profile", profiles}
 	code := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("bench exited %d: %s\n%s", code, stderr.String(), stdout.String())
@@ -70,5 +73,12 @@ func TestBenchFleet(t *testing.T) {
 	}
 	if n := len(res["stress"].([]any)); n < 1 {
 		t.Errorf("%d stress steps, want at least 1", n)
+	}
+	// --profile: the server's profiles, each a gzipped pprof protobuf.
+	for _, name := range []string{"idle.heap", "steady.cpu", "stress-1.cpu"} {
+		b, err := os.ReadFile(filepath.Join(profiles, name))
+		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("profile %s: %v (%d bytes)", name, err, len(b))
+		}
 	}
 }
