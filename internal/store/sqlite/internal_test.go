@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -251,7 +252,9 @@ func TestPragmas(t *testing.T) {
 		db   *sql.DB
 		want map[string]int64
 	}{
-		{"writer", s.writer, map[string]int64{"foreign_keys": 1, "synchronous": 2, "busy_timeout": 10000, "query_only": 0}},
+		{"writer", s.writer, map[string]int64{"foreign_keys": 1, "synchronous": 2, "busy_timeout": 10000, "query_only": 0,
+			"wal_autocheckpoint": writerCheckpointPages}},
+		{"checkpointer", s.checkpoint.db, map[string]int64{"busy_timeout": 10000, "query_only": 0, "wal_autocheckpoint": 0}},
 		{"reader", s.reader, map[string]int64{"foreign_keys": 1, "synchronous": 2, "busy_timeout": 10000, "query_only": 1}},
 	} {
 		for pragma, want := range db.want {
@@ -273,6 +276,42 @@ func TestPragmas(t *testing.T) {
 	}
 	if n := s.writer.Stats().MaxOpenConnections; n != 1 {
 		t.Errorf("writer pool allows %d connections, want 1", n)
+	}
+}
+
+// TestBackgroundCheckpoint: with the writer's own checkpoints far away (writerCheckpointPages),
+// committed pages still reach the database file within a few seconds, and Close leaves an
+// empty WAL.
+func TestBackgroundCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func(p string) int64 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	time.Sleep(checkpointEvery + 500*time.Millisecond) // the migrations' pages land first
+	before := size(path)
+	for i := range 2000 {
+		createStation(t, s, fmt.Sprintf("CP-%04d", i))
+	}
+	deadline := time.Now().Add(3 * checkpointEvery)
+	for size(path) <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes %s after 2,000 stations were committed", before, 3*checkpointEvery)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() != 0 {
+		t.Errorf("WAL is %d bytes after Close, want none", fi.Size())
 	}
 }
 

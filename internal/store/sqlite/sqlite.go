@@ -61,6 +61,8 @@ type Store struct {
 	now      func() time.Time
 	log      *slog.Logger
 
+	checkpoint *checkpointer
+
 	stmts atomic.Pointer[preparedStmts] // the hot write statements, once the schema has them
 	wtx   txStmts                       // owned by the writer goroutine: see Store.on
 	// readStmts holds the statements of the frequent reads (query text → *sql.Stmt), prepared
@@ -90,7 +92,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 
-	writer, err := sql.Open("sqlite", dsn(abs, true))
+	writer, err := sql.Open("sqlite", dsn(abs, connWriter))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -104,7 +106,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 
-	reader, err := sql.Open("sqlite", dsn(abs, false))
+	reader, err := sql.Open("sqlite", dsn(abs, connReader))
 	if err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -128,19 +130,35 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 	}
 	s.commit = newCommitter(writer, opts.Logger)
+	if s.checkpoint, err = startCheckpointer(abs, opts.Logger); err != nil {
+		s.commit.close()
+		_ = writer.Close()
+		_ = reader.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	return s, nil
 }
 
+// connKind is what a connection of the store is for.
+type connKind int
+
+const (
+	connWriter       connKind = iota // the one connection that writes (committer, Migrate)
+	connReader                       // the read-only pool
+	connCheckpointer                 // the background checkpointer (checkpoint.go)
+)
+
 // dsn builds the driver's data source name. The path goes into a file: URI, escaped, so that
 // no character of it is taken for a query parameter.
-func dsn(abs string, writer bool) string {
+func dsn(abs string, kind connKind) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	// FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss, and an
 	// acknowledged OCPP message must survive it. Group commit pays for the fsync.
 	q.Add("_pragma", "synchronous(FULL)")
-	if writer {
+	switch kind {
+	case connWriter:
 		q.Add("_pragma", "journal_mode(WAL)")
 		// Group commit runs every operation in a savepoint, and SQLite copies each page an
 		// operation touches into the savepoint's sub-journal, a temporary file once it outgrows
@@ -149,14 +167,16 @@ func dsn(abs string, writer bool) string {
 		// Room for every page a batch dirties (a few per OCPP message), so that none is
 		// spilled to the WAL before COMMIT or read back from the file.
 		q.Add("_pragma", "cache_size(-65536)")
-		// Checkpoint every 8000 pages (32 MiB of WAL) rather than 1000: a page that many
-		// commits rewrite (an index's tail, a busy session) is copied to the database once per
-		// checkpoint, and at full load the default threshold made checkpoints cost a quarter
-		// of the writer's time. The price is a longer pause when one runs.
-		q.Add("_pragma", "wal_autocheckpoint(8000)")
+		// The checkpointer moves the WAL into the database in the background; a checkpoint
+		// run by the writer itself would stall every write queued behind that commit (tens
+		// of milliseconds for a few thousand pages). The writer only steps in as a safety
+		// net, when the WAL has grown to 256 MiB because the checkpointer could not keep up.
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
 		q.Set("_txlock", "immediate") // take the write lock at BEGIN, never upgrade mid-way
-	} else {
+	case connReader:
 		q.Add("_pragma", "query_only(1)")
+	case connCheckpointer:
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), OmitHost: true}
 	return u.String() + "?" + q.Encode()
@@ -185,6 +205,7 @@ func checkWriter(ctx context.Context, db *sql.DB) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.commit.close()
+		cpErr := s.checkpoint.close()
 		var stmtErr error
 		if p := s.stmts.Load(); p != nil {
 			stmtErr = p.close()
@@ -193,7 +214,7 @@ func (s *Store) Close() error {
 			stmtErr = errors.Join(stmtErr, st.(*sql.Stmt).Close())
 			return true
 		})
-		s.closeErr = errors.Join(stmtErr, s.reader.Close(), s.writer.Close())
+		s.closeErr = errors.Join(stmtErr, cpErr, s.reader.Close(), s.writer.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("sqlite: close: %w", s.closeErr)
 		}
