@@ -63,6 +63,7 @@ type Store interface {
 	TariffStore
 	CDRStore
 	UserStore
+	ConsoleSessionStore
 	StationGroupStore
 	Close() error
 }
