@@ -1,49 +1,108 @@
 package console
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/store/sqlite"
 )
 
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
+// openStore is a real SQLite store in the test's directory.
+func openStore(t *testing.T, now func() time.Time) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "console.db"), sqlite.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
 func TestSessionExpiry(t *testing.T) {
+	ctx := t.Context()
 	c := &clock{t: time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)}
-	st := newSessionStore(c.now, 30*time.Minute, 12*time.Hour)
-	id := st.create("a@example.com")
-	if _, ok := st.byHash[id]; ok {
+	db := openStore(t, c.now)
+	for _, e := range []string{"a@example.com", "x@example.com", "y@example.com"} {
+		if err := db.CreateUser(ctx, domain.User{Email: e, PasswordHash: "argon2id$x", Role: domain.RoleOperator}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := newSessionStore(db, c.now, 30*time.Minute, 12*time.Hour)
+	mustCreate := func(email string) string {
+		id, err := st.create(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	get := func(id string) *session {
+		s, _, err := st.get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	id := mustCreate("a@example.com")
+	if _, err := db.ConsoleSession(ctx, id); err == nil {
 		t.Fatal("the session id itself is stored; only its hash may be")
+	}
+	if _, err := db.ConsoleSession(ctx, hashID(id)); err != nil {
+		t.Fatalf("the session is not stored under the hash of its id: %v", err)
 	}
 	// Used every 20 minutes, it lives until the absolute limit.
 	for i := 0; i < 35; i++ {
 		c.t = c.t.Add(20 * time.Minute)
-		if s, _ := st.get(id); s == nil {
+		if get(id) == nil {
 			t.Fatalf("session ended after %d uses within the idle timeout", i)
 		}
 	}
 	c.t = c.t.Add(25 * time.Minute) // 12h05m after sign-in, 25 minutes after the last use
-	if s, _ := st.get(id); s != nil {
+	if get(id) != nil {
 		t.Error("session outlived its absolute lifetime")
 	}
-	id = st.create("a@example.com")
+	if _, err := db.ConsoleSession(ctx, hashID(id)); err == nil {
+		t.Error("the expired session's row is left")
+	}
+	id = mustCreate("a@example.com")
 	c.t = c.t.Add(31 * time.Minute)
-	if s, _ := st.get(id); s != nil {
+	if st.alive(ctx, id) || get(id) != nil {
 		t.Error("session outlived its idle timeout")
 	}
-	if s, _ := st.get("made-up"); s != nil {
+	if get("made-up") != nil || get("") != nil {
 		t.Error("an unknown id found a session")
 	}
-	a, b := st.create("x@example.com"), st.create("y@example.com")
-	st.deleteUser("x@example.com")
-	if s, _ := st.get(a); s != nil {
+	a, b := mustCreate("x@example.com"), mustCreate("y@example.com")
+	if err := st.deleteUser(ctx, "x@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if get(a) != nil {
 		t.Error("deleteUser left a session")
 	}
-	if s, _ := st.get(b); s == nil {
+	if get(b) == nil {
 		t.Error("deleteUser ended another user's session")
+	}
+	// A second server on the same database (a restart, or another node) knows the session, its
+	// CSRF token and its flash message.
+	if err := st.setFlash(ctx, hashID(b), flash{Message: "Saved.", Error: false}); err != nil {
+		t.Fatal(err)
+	}
+	other := newSessionStore(db, c.now, 30*time.Minute, 12*time.Hour)
+	s1, s2 := get(b), func() *session { s, _, _ := other.get(ctx, b); return s }()
+	if s2 == nil || s2.csrf != s1.csrf || s2.email != "y@example.com" || s2.flash.Message != "Saved." {
+		t.Errorf("the other server sees %+v, want %+v", s2, s1)
+	}
+	// Pruning at sign-in removes sessions nobody will use again.
+	idle := mustCreate("y@example.com")
+	c.t = c.t.Add(time.Hour)
+	mustCreate("y@example.com")
+	if _, err := db.ConsoleSession(ctx, hashID(idle)); err == nil {
+		t.Error("an idle session survived the pruning at the next sign-in")
 	}
 }
 

@@ -111,7 +111,7 @@ func New(cfg Config, store domain.Store, ops Operations) (*Server, error) {
 		s.hasMap = true
 	}
 	s.billing = billing.New(store, cfg.Now, cfg.Log)
-	s.sessions = newSessionStore(cfg.Now, cfg.IdleTimeout, cfg.MaxAge)
+	s.sessions = newSessionStore(store, cfg.Now, cfg.IdleTimeout, cfg.MaxAge)
 	s.throttle = newThrottle(cfg.Now)
 	return s, nil
 }

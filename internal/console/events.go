@@ -66,7 +66,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 			if cookie == nil {
 				return nil
 			}
-			if !s.sessions.alive(cookie.Value) {
+			if !s.sessions.alive(ctx, cookie.Value) {
 				return nil
 			}
 		}

@@ -70,18 +70,24 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.throttle.succeed(keyEmail)
 	// Drop a session this browser may already have: a fresh id at every sign-in (no fixation).
-	if c, err := r.Cookie(cookieName); err == nil {
-		if _, key := s.sessions.get(c.Value); key != "" {
-			s.sessions.delete(key)
-		}
+	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		_ = s.sessions.delete(r.Context(), hashID(c.Value))
 	}
-	setSessionCookie(w, r, s.sessions.create(u.Email), s.cfg.MaxAge)
+	id, err := s.sessions.create(r.Context(), u.Email)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "console: start session", "err", err)
+		fail(http.StatusServiceUnavailable, "Signing in failed on the server side. Try again in a moment.")
+		return
+	}
+	setSessionCookie(w, r, id, s.cfg.MaxAge)
 	s.log.InfoContext(r.Context(), "console: signed in", "user", u.Email)
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	s.sessions.delete(whoOf(r.Context()).sessKey)
+	if err := s.sessions.delete(r.Context(), whoOf(r.Context()).sessKey); err != nil {
+		return fmt.Errorf("console: sign out: %w", err)
+	}
 	setSessionCookie(w, r, "", 0)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil

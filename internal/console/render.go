@@ -86,8 +86,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	wh := whoOf(r.Context())
 	v := view{Title: title, Nav: nav, User: wh.user, CSRF: wh.csrf, HasChart: s.hasChart, HasMap: s.hasMap && page == "locations", Data: data}
-	if wh.sessKey != "" && r.Header.Get("X-Live") == "" {
-		v.Flash = s.sessions.takeFlash(wh.sessKey)
+	if wh.sessKey != "" && wh.flash.Message != "" && r.Header.Get("X-Live") == "" {
+		// Shown once: the stored message goes as this page takes it.
+		v.Flash = wh.flash
+		if err := s.sessions.clearFlash(r.Context(), wh.sessKey); err != nil {
+			s.log.ErrorContext(r.Context(), "console: clear flash", "err", err)
+		}
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
