@@ -10,7 +10,8 @@ import (
 )
 
 // Location is a site: one address where stations stand (OCPI's Location). A station belongs to
-// at most one location, and its EVSEs with it.
+// at most one location, and its EVSEs with it, unless an EVSE is assigned to a location of its
+// own (an EVSE's assignment overrides its station's: see EVSERef).
 type Location struct {
 	ID        string
 	Name      string
@@ -173,8 +174,8 @@ type LocationStore interface {
 	// transaction; an error from change aborts it and is returned. ErrNotFound if absent.
 	// change must be quick and must not call the store.
 	UpdateLocation(ctx context.Context, id string, change func(*Location) error) (Location, error)
-	// DeleteLocation removes a location. With stations assigned it fails with ErrConflict, unless
-	// force, which unassigns them first. ErrNotFound if absent.
+	// DeleteLocation removes a location. With stations or EVSEs assigned it fails with
+	// ErrConflict, unless force, which unassigns them first. ErrNotFound if absent.
 	DeleteLocation(ctx context.Context, id string, force bool) error
 	// SetStationLocation assigns a station to a location ("" unassigns it). ErrNotFound if the
 	// station is absent, ErrInvalid if the location is.
@@ -184,4 +185,30 @@ type LocationStore interface {
 	// LocationStations lists the ids of the stations at a location, ordered by id (at most
 	// limit; ErrNotFound if the location is absent).
 	LocationStations(ctx context.Context, locationID string, limit int) ([]string, error)
+	// SetEVSELocation puts one EVSE at a location of its own, overriding its station's; ""
+	// removes the override (the EVSE is where its station is again). ErrNotFound if the station
+	// or the EVSE (an EVSE exists once the station reported a connector of it) is absent,
+	// ErrInvalid if the location is.
+	SetEVSELocation(ctx context.Context, stationID string, evseID int, locationID string) error
+	// EVSELocations returns the EVSE-level assignments of the given stations: station id →
+	// EVSE id → location id (stations without any are absent).
+	EVSELocations(ctx context.Context, stationIDs []string) (map[string]map[int]string, error)
+	// LocationEVSEs lists the EVSEs assigned to a location on their own, ordered by station and
+	// EVSE id (at most limit; ErrNotFound if the location is absent).
+	LocationEVSEs(ctx context.Context, locationID string, limit int) ([]EVSERef, error)
+}
+
+// EVSERef names one EVSE of one station.
+type EVSERef struct {
+	StationID string
+	EVSEID    int
+}
+
+// EVSELocation returns where an EVSE is: its own assignment if it has one, else its station's
+// ("" when neither). own maps EVSE ids to their own assignments (EVSELocations of the station).
+func EVSELocation(stationLocation string, own map[int]string, evseID int) string {
+	if loc, ok := own[evseID]; ok {
+		return loc
+	}
+	return stationLocation
 }
