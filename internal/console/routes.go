@@ -38,6 +38,8 @@ func (s *Server) routeTable() []route {
 		{"GET", "/locations/{id}", needSignedIn, s.locationPage},
 		{"POST", "/locations/{id}", needOperator, s.updateLocation},
 		{"POST", "/locations/{id}/stations", needOperator, s.assignStation},
+		{"POST", "/locations/{id}/evses", needOperator, s.assignEVSE},
+		{"POST", "/locations/{id}/delete", needOperator, s.deleteLocation},
 
 		{"GET", "/sessions", needSignedIn, s.listSessions},
 		{"GET", "/sessions.csv", needSignedIn, s.exportSessions},
