@@ -24,6 +24,8 @@ import (
 // FrameLog is the per-station log of recent OCPP frames (package framelog).
 type FrameLog interface {
 	Messages(stationID string, q framelog.Query) []framelog.Message
+	// Watch tells of new frames of a station until ctx ends (the message log page's live refresh).
+	Watch(ctx context.Context, stationID string) <-chan struct{}
 }
 
 // Operations is what the console needs from the OCPP side (the REST API uses the same methods).
