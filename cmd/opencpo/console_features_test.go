@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -265,7 +266,10 @@ func TestConsoleSessionCost(t *testing.T) {
 		"timestamp": ts3339(t0.Add(30 * time.Minute)), "sampledValue": []any{map[string]any{"value": "5000"}}}}})
 	id := sessionByTx(t, cs.testServer, "COST-1", fmt.Sprint(txID))["id"].(string)
 	viewer, _ := cs.signIn(t, "viewer@example.com")
-	// Live: 30 min × 2.40/h = 1.20 excl. VAT, 1.43 incl. 19 %.
+	// Live: 30 min × 2.40/h = 1.20 excl. VAT, 1.43 incl. 19 %, in the CSV too (not final).
+	if _, csvText := cs.get(t, viewer, "/sessions.csv?station=COST-1"); !strings.Contains(csvText, ",1.43,1.20,EUR,false") {
+		t.Errorf("CSV of the live session lacks its cost so far:\n%s", csvText)
+	}
 	if _, body := cs.get(t, viewer, "/sessions/"+id); !strings.Contains(body, "1.43 EUR") || !strings.Contains(body, "so far") || strings.Contains(body, "/cdr\"") {
 		t.Errorf("live session page does not show 1.43 EUR so far:\n%s", body)
 	}
@@ -279,6 +283,19 @@ func TestConsoleSessionCost(t *testing.T) {
 	// Final: 3.40 excl., 4.05 incl.; the CDR is linked and shown.
 	if _, body := cs.get(t, viewer, "/sessions/"+id); !strings.Contains(body, "4.05 EUR") || !strings.Contains(body, "final") || !strings.Contains(body, `href="/sessions/`+id+`/cdr"`) {
 		t.Errorf("completed session page:\n%s", body)
+	}
+	// The CSV export has the same figure, marked final.
+	status, csvText := cs.get(t, viewer, "/sessions.csv?station=COST-1")
+	rows, err := csv.NewReader(strings.NewReader(csvText)).ReadAll()
+	if err != nil || status != 200 || len(rows) != 2 {
+		t.Fatalf("CSV export = %d, %d rows, %v:\n%s", status, len(rows), err, csvText)
+	}
+	col := map[string]string{}
+	for i, h := range rows[0] {
+		col[h] = rows[1][i]
+	}
+	if col["id"] != id || col["costInclVat"] != "4.05" || col["costExclVat"] != "3.40" || col["currency"] != "EUR" || col["costFinal"] != "true" {
+		t.Errorf("CSV row = %v, want 4.05 / 3.40 EUR, final", col)
 	}
 	if status, body := cs.get(t, viewer, "/sessions/"+id+"/cdr"); status != 200 || !strings.Contains(body, "4.05 EUR incl. VAT (3.40 excl.)") || !strings.Contains(body, `&#34;totalParkingTime&#34;`) {
 		t.Errorf("CDR page = %d:\n%s", status, body)
