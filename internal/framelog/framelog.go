@@ -6,9 +6,10 @@
 // Frames may hold idTokens and other personal data (never passwords: Basic auth travels in the
 // HTTP upgrade, not in frames), so whoever serves the log must restrict it.
 //
-// Record is called on the message path of every connection: it copies the bytes it keeps and
-// holds one mutex briefly; the frames are parsed only when someone asks for them. It imports the
-// standard library only.
+// Frame is called on the message path of every connection: it copies the bytes it keeps and
+// holds one mutex briefly; the frames are parsed only when someone asks for them. Watch tells a
+// reader (the console's message log page) of a station's new frames without polling. It imports
+// the standard library only.
 package framelog
 
 import (
