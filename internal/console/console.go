@@ -38,6 +38,8 @@ type Operations interface {
 	StartSession(ctx context.Context, actor, stationID string, evseID int, idToken string) (domain.RemoteStart, error)
 	// StopSession asks a station to stop an active session.
 	StopSession(ctx context.Context, actor string, sessionID int64) (string, error)
+	// TemplateDrift compares the stations of a configuration template's model with it.
+	TemplateDrift(ctx context.Context, templateID string) ([]domain.ConfigDrift, error)
 }
 
 // Config holds what the console is started with.

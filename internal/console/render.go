@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,10 +72,14 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.2f", *wh/1000)
 	},
-	"lower": strings.ToLower,
-	"path":  url.PathEscape,
-	"query": url.QueryEscape,
-	"eq2":   func(a, b string) bool { return a == b },
+	"lower":       strings.ToLower,
+	"restriction": restrictionText,
+	"inc":         func(i int) int { return i + 1 },
+	"percent":     func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + " %" },
+	"component":   componentText,
+	"path":        url.PathEscape,
+	"query":       url.QueryEscape,
+	"eq2":         func(a, b string) bool { return a == b },
 }
 
 // render writes a whole page. Pages are rendered into a buffer first so that a template error

@@ -52,6 +52,15 @@ func (s *Server) routeTable() []route {
 		{"POST", "/tokens/import", needOperator, s.importTokens},
 		{"POST", "/tokens/{uid}/status", needOperator, s.setTokenStatus},
 
+		{"GET", "/tariffs", needSignedIn, s.listTariffs},
+		{"GET", "/tariffs/{id}", needSignedIn, s.tariffPage},
+		{"GET", "/station-groups", needSignedIn, s.listStationGroups},
+		{"GET", "/station-groups/{id}", needSignedIn, s.stationGroupPage},
+		{"GET", "/campaigns", needSignedIn, s.listCampaigns},
+		{"GET", "/campaigns/{id}", needSignedIn, s.campaignPage},
+		{"GET", "/config-templates", needSignedIn, s.listConfigTemplates},
+		{"GET", "/config-templates/{id}", needSignedIn, s.configTemplatePage},
+
 		{"GET", "/api-tokens", needAdmin, s.listAPITokens},
 		{"POST", "/api-tokens", needAdmin, s.createAPIToken},
 		{"POST", "/api-tokens/{id}/revoke", needAdmin, s.revokeAPIToken},

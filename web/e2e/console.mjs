@@ -190,6 +190,12 @@ try {
   await page.waitForSelector("text=Location E2E Depot deleted.");
   check(!(await page.isVisible(`#location-list tr[data-location="${locID}"]`)), "the location is deleted once the box is ticked");
 
+  // The read-only catalogue pages: the tariff the sessions are priced with.
+  await page.goto(base + "/tariffs");
+  await page.click('#tariff-list a[href="/tariffs/E2E"]');
+  check(await page.locator("#tariff-elements li[data-component]").count() > 0, "the tariff page lists its price components");
+  await shot("tariff");
+
   await page.goto(base + "/tokens");
   await shot("tokens");
   // A token form with a mistake keeps what was typed.
