@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +58,69 @@ func TestConsoleCatalogPages(t *testing.T) {
 		if status, _ := cs.get(t, viewer, p); status != http.StatusNotFound {
 			t.Errorf("GET %s = %d, want 404", p, status)
 		}
+	}
+}
+
+// TestConsoleTariffForms creates and changes a tariff from the console: each mistake next to its
+// field with what was typed kept, the same checks as PUT /api/v1/tariffs/{id}, audited.
+func TestConsoleTariffForms(t *testing.T) {
+	cs := startConsole(t, nil)
+	ops, token := cs.signIn(t, "ops@example.com")
+	if _, body := cs.get(t, ops, "/tariffs"); !strings.Contains(body, `id="t-ocpi"`) || !strings.Contains(body, "&#34;currency&#34;: &#34;EUR&#34;") {
+		t.Fatalf("the tariffs page has no new-tariff form with an example")
+	}
+	for _, c := range []struct {
+		id, ocpi, errID, says string
+	}{
+		{"bad id!", tariffEnergy, "t-id-err", "1 to 36 characters"},
+		{"NEW", `{"currency": "EUR", "elements": [`, "t-ocpi-err", "ends too early"},
+		{"NEW", `{"currency": "EUR",, "elements": []}`, "t-ocpi-err", "JSON syntax error at character 20"},
+		{"NEW", "", "t-ocpi-err", "it is empty"},
+		{"NEW", `{"currency": "EUR", "elements": [], "colour": "red"}`, "t-ocpi-err", "colour"},
+		{"NEW", `{"currency": "EUR", "elements": [{"price_components": [{"type": "ENERGY", "price": "lots", "step_size": 1}]}]}`, "t-ocpi-err", "not an OCPI tariff object"},
+		{"NEW", `{"elements": [{"price_components": [{"type": "ENERGY", "price": 0.3, "step_size": 1}]}]}`, "t-ocpi-err", "currency"},
+		{"NEW", `{"id": "OTHER", "currency": "EUR", "elements": [{"price_components": [{"type": "ENERGY", "price": 0.3, "step_size": 1}]}]}`, "t-ocpi-err", "differs"},
+	} {
+		resp, body := cs.post(t, ops, "/tariffs", url.Values{"csrf": {token}, "id": {c.id}, "ocpi": {c.ocpi}})
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="`+c.errID+`"`) || !strings.Contains(body, c.says) ||
+			!strings.Contains(body, `value="`+c.id+`"`) {
+			t.Errorf("new tariff %q %s = %d; want 400 with #%s saying %q and the id kept", c.id, c.ocpi, resp.StatusCode, c.errID, c.says)
+		}
+	}
+	if items := cs.mustDo(http.StatusOK, "GET", "/api/v1/tariffs", nil)["items"].([]any); len(items) != 0 {
+		t.Fatalf("refused forms stored %d tariffs", len(items))
+	}
+	resp, _ := cs.post(t, ops, "/tariffs", url.Values{"csrf": {token}, "id": {"NEW"}, "ocpi": {tariffEnergy}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/tariffs/NEW" {
+		t.Fatalf("create tariff = %d → %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	wantAudit(t, cs, "ops@example.com", "PutTariff")
+	got := cs.mustDo(http.StatusOK, "GET", "/api/v1/tariffs/NEW", nil)
+	if got["id"] != "NEW" || got["currency"] != "EUR" || got["last_updated"] == nil {
+		t.Errorf("the API sees %v", got)
+	}
+	// Its page offers the stored JSON for changing; a mistake keeps what was typed.
+	_, page := cs.get(t, ops, "/tariffs/NEW")
+	if !strings.Contains(page, `action="/tariffs/NEW"`) || !strings.Contains(page, "Tariff NEW created.") {
+		t.Errorf("the tariff page has no change form or no confirmation")
+	}
+	if resp, body := cs.post(t, ops, "/tariffs", url.Values{"csrf": {token}, "id": {"NEW"}, "ocpi": {tariffEnergy}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "a tariff NEW exists") {
+		t.Errorf("creating an existing id = %d, want 400 next to the id", resp.StatusCode)
+	}
+	bad := `{"currency": "EUR", "elements": [{"price_components": [{"type": "ENERGY", "price": -1, "step_size": 1}]}]}`
+	if resp, body := cs.post(t, ops, "/tariffs/NEW", url.Values{"csrf": {token}, "ocpi": {bad}}); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, `id="t-ocpi-err"`) || !strings.Contains(body, "&#34;price&#34;: -1") {
+		t.Errorf("change with a negative price = %d; want 400 with the error and the typed JSON", resp.StatusCode)
+	}
+	if resp, _ := cs.post(t, ops, "/tariffs/NEW", url.Values{"csrf": {token}, "ocpi": {tariffTime}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("change tariff = %d", resp.StatusCode)
+	}
+	wantAudit(t, cs, "ops@example.com", "PutTariff")
+	got = cs.mustDo(http.StatusOK, "GET", "/api/v1/tariffs/NEW", nil)
+	if c := got["elements"].([]any)[0].(map[string]any)["price_components"].([]any)[0].(map[string]any); c["type"] != "TIME" {
+		t.Errorf("after the change the API sees %v", c)
+	}
+	if resp, _ := cs.post(t, ops, "/tariffs/NOPE", url.Values{"csrf": {token}, "ocpi": {tariffTime}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("change an unknown tariff = %d, want 404", resp.StatusCode)
 	}
 }

@@ -3,8 +3,11 @@ package console
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,9 +16,10 @@ import (
 	"github.com/opencpo/opencpo/internal/pricing"
 )
 
-// Read-only pages of what the REST API manages: tariffs, station groups, firmware campaigns and
-// configuration templates with their drift. They read the same store records (and, for drift, the
-// same csms.Service.TemplateDrift) as the API; changes stay with the API for now.
+// Pages of what the REST API manages: tariffs (which operators can also create and change, as
+// OCPI JSON checked by the same pricing.Record as PUT /api/v1/tariffs/{id}), and read-only views
+// of station groups, firmware campaigns and configuration templates with their drift. They read
+// the same store records (and, for drift, the same csms.Service.TemplateDrift) as the API.
 
 // maxCatalogRows bounds each of these lists (the API pages further).
 const maxCatalogRows = 1000
@@ -59,40 +63,165 @@ func decodeTariff(t domain.Tariff) tariffRow {
 type tariffsData struct {
 	Items []tariffRow
 	More  bool
+	Form  *form
 }
 
 func (s *Server) listTariffs(w http.ResponseWriter, r *http.Request) error {
+	return s.renderTariffs(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) renderTariffs(w http.ResponseWriter, r *http.Request, status int, f *form) error {
 	items, more, err := allPages(func(p domain.Page) ([]domain.Tariff, string, error) { return s.store.Tariffs(r.Context(), p) })
 	if err != nil {
 		return err
 	}
-	d := tariffsData{More: more}
+	if f == nil {
+		f = &form{Values: url.Values{"ocpi": {tariffExample}}, Errors: map[string]string{}}
+	}
+	d := tariffsData{More: more, Form: f}
 	for _, t := range items {
 		d.Items = append(d.Items, decodeTariff(t))
 	}
-	return s.render(w, r, http.StatusOK, "tariffs", "Tariffs", "tariffs", d)
+	return s.render(w, r, status, "tariffs", "Tariffs", "tariffs", d)
+}
+
+// tariffExample prefills the new-tariff form: a valid OCPI tariff to edit.
+const tariffExample = `{
+  "currency": "EUR",
+  "elements": [
+    {"price_components": [
+      {"type": "ENERGY", "price": 0.30, "vat": 19, "step_size": 1},
+      {"type": "PARKING_TIME", "price": 6.00, "vat": 19, "step_size": 60}
+    ]}
+  ]
+}`
+
+// tariffFromForm checks the OCPI JSON typed into a tariff form and returns the record to store;
+// problems are put next to the id or the JSON field.
+func (s *Server) tariffFromForm(f *form, id string) (domain.Tariff, bool) {
+	if err := pricing.CheckTariffID(id); err != nil {
+		f.fail("id", clientMessage(err))
+	}
+	dec := json.NewDecoder(strings.NewReader(f.Get("ocpi")))
+	dec.DisallowUnknownFields()
+	var t pricing.Tariff
+	if err := dec.Decode(&t); err != nil {
+		f.fail("ocpi", "this is not an OCPI tariff object: "+jsonProblem(err))
+	} else if dec.More() {
+		f.fail("ocpi", "enter one JSON object only")
+	}
+	if !f.ok() {
+		return domain.Tariff{}, false
+	}
+	rec, err := pricing.Record(id, t, s.now())
+	if err != nil {
+		f.fail("ocpi", clientMessage(err))
+		return domain.Tariff{}, false
+	}
+	return rec, true
+}
+
+// jsonProblem says what is wrong with typed JSON in words a person can act on.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("a JSON syntax error at character %d (%s)", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		return fmt.Sprintf("%s must be a %s, not a %s", or(typ.Field, "the value"), typ.Type, typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early (a bracket, brace or quote is not closed)"
+	case errors.Is(err, io.EOF):
+		return "it is empty"
+	}
+	return err.Error()
+}
+
+// clientMessage is the text of a client-safe domain error.
+func clientMessage(err error) string {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return de.Message
+	}
+	return err.Error()
+}
+
+// createTariff stores a new tariff typed as OCPI JSON (an existing id is refused: edit that
+// tariff on its page).
+func (s *Server) createTariff(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	f := newForm(r)
+	id := strings.TrimSpace(f.Get("id"))
+	rec, ok := s.tariffFromForm(f, id)
+	if ok {
+		if _, err := s.store.Tariff(ctx, id); err == nil {
+			f.fail("id", "a tariff "+id+" exists; change it on its page")
+			ok = false
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return err
+		}
+	}
+	if !ok {
+		return s.renderTariffs(w, r, http.StatusBadRequest, f)
+	}
+	if _, err := s.store.PutTariff(ctx, rec); err != nil {
+		return err
+	}
+	s.audit(ctx, whoOf(ctx).user.Email, "", "PutTariff", json.RawMessage(rec.Body))
+	s.setFlash(r, "Tariff "+id+" created.", false)
+	return redirect(w, r, "/tariffs/"+url.PathEscape(id))
+}
+
+// updateTariff replaces a tariff with the OCPI JSON typed on its page. Sessions already started
+// keep the tariff they were pinned to (docs/tariffs.md).
+func (s *Server) updateTariff(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if _, err := s.store.Tariff(ctx, id); err != nil {
+		return err
+	}
+	f := newForm(r)
+	rec, ok := s.tariffFromForm(f, id)
+	if !ok {
+		return s.renderTariff(w, r, http.StatusBadRequest, f)
+	}
+	if _, err := s.store.PutTariff(ctx, rec); err != nil {
+		return err
+	}
+	s.audit(ctx, whoOf(ctx).user.Email, "", "PutTariff", json.RawMessage(rec.Body))
+	s.setFlash(r, "Tariff "+id+" saved.", false)
+	return redirect(w, r, "/tariffs/"+url.PathEscape(id))
 }
 
 type tariffPageData struct {
 	Tariff      tariffRow
 	JSON        string
+	Form        *form
 	Assignments []domain.TariffAssignment
 	// Stations are the stations whose default tariff this is (station pricing), up to 1,000.
 	Stations []string
 }
 
 func (s *Server) tariffPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderTariff(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) renderTariff(w http.ResponseWriter, r *http.Request, status int, f *form) error {
 	ctx := r.Context()
 	t, err := s.store.Tariff(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	d := tariffPageData{Tariff: decodeTariff(t)}
+	d := tariffPageData{Tariff: decodeTariff(t), Form: f}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, t.Body, "", "  ") == nil {
 		d.JSON = pretty.String()
 	} else {
 		d.JSON = string(t.Body)
+	}
+	if d.Form == nil {
+		d.Form = &form{Values: url.Values{"ocpi": {d.JSON}}, Errors: map[string]string{}}
 	}
 	assignments, _, err := allPages(func(p domain.Page) ([]domain.TariffAssignment, string, error) {
 		return s.store.TariffAssignments(ctx, "", p)
@@ -105,7 +234,7 @@ func (s *Server) tariffPage(w http.ResponseWriter, r *http.Request) error {
 			d.Assignments = append(d.Assignments, a)
 		}
 	}
-	return s.render(w, r, http.StatusOK, "tariff", "Tariff "+t.ID, "tariffs", d)
+	return s.render(w, r, status, "tariff", "Tariff "+t.ID, "tariffs", d)
 }
 
 // restrictionText says in a few words when a tariff element applies.

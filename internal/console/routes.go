@@ -53,7 +53,9 @@ func (s *Server) routeTable() []route {
 		{"POST", "/tokens/{uid}/status", needOperator, s.setTokenStatus},
 
 		{"GET", "/tariffs", needSignedIn, s.listTariffs},
+		{"POST", "/tariffs", needOperator, s.createTariff},
 		{"GET", "/tariffs/{id}", needSignedIn, s.tariffPage},
+		{"POST", "/tariffs/{id}", needOperator, s.updateTariff},
 		{"GET", "/station-groups", needSignedIn, s.listStationGroups},
 		{"GET", "/station-groups/{id}", needSignedIn, s.stationGroupPage},
 		{"GET", "/campaigns", needSignedIn, s.listCampaigns},
