@@ -13,7 +13,6 @@ import (
 	"github.com/opencpo/opencpo/internal/pricing"
 )
 
-
 // putTariff stores an OCPI 2.2.1 Tariff object under the path's id: 201 new, 200 replaced.
 func (s *Server) putTariff(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
