@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencpo/opencpo/internal/ocpp"
 )
 
 // TestConsoleCatalogPages reads tariffs, station groups, firmware campaigns and configuration
@@ -122,5 +124,76 @@ func TestConsoleTariffForms(t *testing.T) {
 	}
 	if resp, _ := cs.post(t, ops, "/tariffs/NOPE", url.Values{"csrf": {token}, "ocpi": {tariffTime}}); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("change an unknown tariff = %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestConsoleCampaignAndTemplateActions cancels a firmware campaign and applies a configuration
+// template to the drifted simulated stations from the console: confirmation asked, the station
+// answers shown, audited under the user's email, read-only users without the buttons.
+func TestConsoleCampaignAndTemplateActions(t *testing.T) {
+	cs := startConsole(t, func(c *serveConfig) { c.NoConfigRefresh = false })
+	runModelSim(t, cs.testServer, "CTPL-A", ocpp.V16, "Acme", "X1")
+	runModelSim(t, cs.testServer, "CTPL-B", ocpp.V16, "Acme", "X1")
+	for _, id := range []string{"CTPL-A", "CTPL-B"} {
+		eventually(t, id+" configuration stored", func() bool { _, ok := configValue(cs.testServer, id, "ConnectionTimeOut"); return ok })
+	}
+	cs.mustDo(http.StatusCreated, "PUT", "/api/v1/config-templates/acme-x1", map[string]any{"vendor": "Acme", "model": "X1",
+		"values": map[string]any{"ConnectionTimeOut": "91"}})
+	ops, token := cs.signIn(t, "ops@example.com")
+	viewer, vtoken := cs.signIn(t, "viewer@example.com")
+
+	if _, body := cs.get(t, viewer, "/config-templates/acme-x1"); strings.Contains(body, `id="apply-template"`) {
+		t.Errorf("read-only template page offers the apply button")
+	}
+	_, body := cs.get(t, ops, "/config-templates/acme-x1")
+	if !strings.Contains(body, `id="apply-template"`) || !strings.Contains(body, `data-confirm="Send the template's values to the 2 drifted stations of Acme X1?"`) {
+		t.Fatalf("template page has no apply button asking for confirmation:\n%s", body)
+	}
+	resp, body := cs.post(t, ops, "/config-templates/acme-x1/apply", url.Values{"csrf": {token}})
+	if resp.StatusCode != http.StatusOK || strings.Count(body, "<code>ConnectionTimeOut</code> = <code>91</code> Accepted") != 2 ||
+		!strings.Contains(body, `data-applied="CTPL-A"`) || !strings.Contains(body, "2 stations of this model; 0 differ") {
+		t.Errorf("apply = %d; want both stations' Accepted answers and no drift left:\n%s", resp.StatusCode, body)
+	}
+	if e := auditRequest(t, cs.testServer, "CTPL-A", "ChangeConfiguration"); e["key"] != "ConnectionTimeOut" || e["value"] != "91" {
+		t.Errorf("audited ChangeConfiguration = %v", e)
+	}
+	if items := cs.mustDo(http.StatusOK, "GET", "/api/v1/audit?stationId=CTPL-A", nil)["items"].([]any); items[0].(map[string]any)["actor"] != "ops@example.com" {
+		t.Errorf("the apply is audited under %v", items[0].(map[string]any)["actor"])
+	}
+	if v, _ := configValue(cs.testServer, "CTPL-B", "ConnectionTimeOut"); v != "91" {
+		t.Errorf("CTPL-B holds ConnectionTimeOut %q after apply", v)
+	}
+
+	// A scheduled campaign is cancelled; resuming it then is refused with the reason.
+	c := cs.mustDo(http.StatusCreated, "POST", "/api/v1/firmware-campaigns", map[string]any{
+		"name": "later", "firmwareUrl": "https://fw.example.com/x1-2.bin", "stationIds": []string{"CTPL-A", "CTPL-B"},
+		"startAt": time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)})
+	id := c["id"].(string)
+	if _, body := cs.get(t, viewer, "/campaigns/"+id); strings.Contains(body, `action="/campaigns/`+id+`/cancel"`) {
+		t.Errorf("read-only campaign page offers cancel")
+	}
+	if resp, _ := cs.post(t, viewer, "/campaigns/"+id+"/cancel", url.Values{"csrf": {vtoken}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("read-only cancel = %d, want 403", resp.StatusCode)
+	}
+	_, body = cs.get(t, ops, "/campaigns/"+id)
+	if !strings.Contains(body, `action="/campaigns/`+id+`/cancel"`) || strings.Contains(body, `action="/campaigns/`+id+`/resume"`) ||
+		!strings.Contains(body, `data-confirm="Cancel later?`) {
+		t.Errorf("scheduled campaign page: want cancel (with confirmation) and no resume")
+	}
+	if resp, _ := cs.post(t, ops, "/campaigns/"+id+"/cancel", url.Values{"csrf": {token}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel = %d", resp.StatusCode)
+	}
+	if got := cs.mustDo(http.StatusOK, "GET", "/api/v1/firmware-campaigns/"+id, nil); got["status"] != "cancelled" {
+		t.Errorf("after cancel the API sees %v", got["status"])
+	}
+	wantAudit(t, cs, "ops@example.com", "CancelFirmwareCampaign")
+	if _, body := cs.get(t, ops, "/campaigns/"+id); !strings.Contains(body, "Campaign later is now cancelled.") || strings.Contains(body, `/cancel"`) {
+		t.Errorf("cancelled campaign page: want the confirmation and no cancel button")
+	}
+	if resp, body := cs.post(t, ops, "/campaigns/"+id+"/resume", url.Values{"csrf": {token}}); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "not halted") {
+		t.Errorf("resume a cancelled campaign = %d, want 409 saying why", resp.StatusCode)
+	}
+	if resp, _ := cs.post(t, ops, "/campaigns/"+id+"/explode", url.Values{"csrf": {token}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown campaign action = %d, want 404", resp.StatusCode)
 	}
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,8 @@ import (
 
 // Pages of what the REST API manages: tariffs (which operators can also create and change, as
 // OCPI JSON checked by the same pricing.Record as PUT /api/v1/tariffs/{id}), and read-only views
-// of station groups, firmware campaigns and configuration templates with their drift. They read
+// of station groups, plus firmware campaigns (resume, cancel) and configuration templates with
+// their drift (apply), acting through the same csms.Service methods as the API. They read
 // the same store records (and, for drift, the same csms.Service.TemplateDrift) as the API.
 
 // maxCatalogRows bounds each of these lists (the API pages further).
@@ -399,6 +401,32 @@ func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "campaign", "Firmware campaign "+c.Name, "campaigns", countTargets(c))
 }
 
+// campaignAction resumes a halted campaign or cancels one (after the browser's confirmation),
+// through the same csms.Service methods as the REST API; they write the audit entry under the
+// user's email. A campaign in the wrong state is refused with the reason (409).
+func (s *Server) campaignAction(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return errNoPage
+	}
+	actor := whoOf(ctx).user.Email
+	var c domain.Campaign
+	switch r.PathValue("action") {
+	case "resume":
+		c, err = s.ops.ResumeCampaign(ctx, actor, id)
+	case "cancel":
+		c, err = s.ops.CancelCampaign(ctx, actor, id)
+	default:
+		return errNoPage
+	}
+	if err != nil {
+		return err
+	}
+	s.setFlash(r, fmt.Sprintf("Campaign %s is now %s.", c.Name, c.Status), false)
+	return redirect(w, r, fmt.Sprintf("/campaigns/%d", id))
+}
+
 type templatesData struct {
 	Items []domain.ConfigTemplate
 }
@@ -415,17 +443,57 @@ type templatePageData struct {
 	Template domain.ConfigTemplate
 	Keys     []string
 	Drift    []domain.ConfigDrift
-	// Drifted counts the stations that differ (or never reported).
-	Drifted int
+	// Drifted counts the stations that differ (or never reported); Applicable those that differ
+	// (a station that never reported has nothing to compare, so nothing is sent to it).
+	Drifted, Applicable int
+	// Applied is the outcome of "apply", shown on the answer to it.
+	Applied []appliedRow
+}
+
+// appliedRow is one station's outcome of a template apply.
+type appliedRow struct {
+	domain.TemplateApply
+	Error string // the station could not be asked (client-safe text)
 }
 
 func (s *Server) configTemplatePage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderTemplate(w, r, http.StatusOK, nil)
+}
+
+// applyConfigTemplate sends the template's values to every drifted station of its model (after
+// the browser's confirmation) through csms.Service.ApplyTemplate, as the REST API's apply; each
+// set is audited under the user's email. The page then shows every station's answer per key.
+func (s *Server) applyConfigTemplate(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if _, err := s.store.ConfigTemplate(ctx, id); err != nil {
+		return err
+	}
+	// Several keys per station, a few stations at a time: allow for several answers in a row.
+	callCtx, cancel := context.WithTimeout(ctx, 4*s.cfg.CallTimeout)
+	defer cancel()
+	results, err := s.ops.ApplyTemplate(callCtx, whoOf(ctx).user.Email, id, nil)
+	if err != nil {
+		return err
+	}
+	applied := make([]appliedRow, 0, len(results))
+	for _, res := range results {
+		row := appliedRow{TemplateApply: res}
+		if res.Err != nil {
+			_, row.Error = explain(res.Err)
+		}
+		applied = append(applied, row)
+	}
+	return s.renderTemplate(w, r, http.StatusOK, applied)
+}
+
+func (s *Server) renderTemplate(w http.ResponseWriter, r *http.Request, status int, applied []appliedRow) error {
 	ctx := r.Context()
 	t, err := s.store.ConfigTemplate(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	d := templatePageData{Template: t}
+	d := templatePageData{Template: t, Applied: applied}
 	for k := range t.Values {
 		d.Keys = append(d.Keys, k)
 	}
@@ -437,6 +505,9 @@ func (s *Server) configTemplatePage(w http.ResponseWriter, r *http.Request) erro
 		if len(dr.Differences) > 0 || !dr.Reported {
 			d.Drifted++
 		}
+		if len(dr.Differences) > 0 {
+			d.Applicable++
+		}
 	}
-	return s.render(w, r, http.StatusOK, "template", "Configuration template "+t.ID, "templates", d)
+	return s.render(w, r, status, "template", "Configuration template "+t.ID, "templates", d)
 }

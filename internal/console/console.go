@@ -40,6 +40,13 @@ type Operations interface {
 	StopSession(ctx context.Context, actor string, sessionID int64) (string, error)
 	// TemplateDrift compares the stations of a configuration template's model with it.
 	TemplateDrift(ctx context.Context, templateID string) ([]domain.ConfigDrift, error)
+	// ApplyTemplate sends a template's values to the drifted stations of its model (all of them
+	// when stationIDs is empty), audited under actor.
+	ApplyTemplate(ctx context.Context, actor, templateID string, stationIDs []string) ([]domain.TemplateApply, error)
+	// ResumeCampaign continues a halted firmware campaign; CancelCampaign stops one. Both are
+	// audited under actor.
+	ResumeCampaign(ctx context.Context, actor string, id int64) (domain.Campaign, error)
+	CancelCampaign(ctx context.Context, actor string, id int64) (domain.Campaign, error)
 }
 
 // Config holds what the console is started with.

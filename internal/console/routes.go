@@ -60,8 +60,10 @@ func (s *Server) routeTable() []route {
 		{"GET", "/station-groups/{id}", needSignedIn, s.stationGroupPage},
 		{"GET", "/campaigns", needSignedIn, s.listCampaigns},
 		{"GET", "/campaigns/{id}", needSignedIn, s.campaignPage},
+		{"POST", "/campaigns/{id}/{action}", needOperator, s.campaignAction},
 		{"GET", "/config-templates", needSignedIn, s.listConfigTemplates},
 		{"GET", "/config-templates/{id}", needSignedIn, s.configTemplatePage},
+		{"POST", "/config-templates/{id}/apply", needOperator, s.applyConfigTemplate},
 
 		{"GET", "/api-tokens", needAdmin, s.listAPITokens},
 		{"POST", "/api-tokens", needAdmin, s.createAPIToken},
