@@ -155,6 +155,10 @@ try {
   await page.click("text=Assign EVSE here");
   await page.waitForSelector(`#location-stations li[data-evse="${station}/1"]:has-text("assigned on its own")`);
   check(true, "EVSE 1 is assigned to the location on its own");
+  // The "remove" buttons are drawn as links in the page's link colour, not white on white.
+  const removeColour = await page.locator(`#location-stations li[data-evse="${station}/1"] button.link`).evaluate((b) => getComputedStyle(b).color);
+  check(removeColour !== "rgb(255, 255, 255)", `the EVSE's remove button can be seen (${removeColour})`);
+  await shot("location-evse");
 
   // The station's OCPP message log shows its BootNotification, live: the page is open (filtered
   // by action) when the boot is triggered from elsewhere, and the rows appear without a reload.
