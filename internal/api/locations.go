@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/opencpo/opencpo/internal/domain"
@@ -153,20 +152,10 @@ func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
 // maxLocationStations) and the stations with an EVSE assigned to it on its own, each with only
 // the EVSEs that are here (an EVSE with a location of its own elsewhere is left out).
 func (s *Server) locationStations(ctx context.Context, id string) ([]stationJSON, error) {
-	ids, err := s.store.LocationStations(ctx, id, maxLocationStations)
+	ids, _, err := domain.StationsAt(ctx, s.store, id, maxLocationStations)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := s.store.LocationEVSEs(ctx, id, maxLocationStations)
-	if err != nil {
-		return nil, err
-	}
-	for _, ref := range refs {
-		if !slices.Contains(ids, ref.StationID) {
-			ids = append(ids, ref.StationID)
-		}
-	}
-	slices.Sort(ids)
 	views := make([]stationJSON, 0, len(ids))
 	for _, sid := range ids {
 		st, err := s.store.Station(ctx, sid)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,24 +127,10 @@ func (s *Server) renderLocations(w http.ResponseWriter, r *http.Request, status 
 // own location overrides its station's) and those of an assigned station that are elsewhere.
 func (s *Server) stationsAt(r *http.Request, id string) ([]placed, error) {
 	ctx := r.Context()
-	ids, err := s.store.LocationStations(ctx, id, maxLocationStationsShown)
+	ids, assigned, err := domain.StationsAt(ctx, s.store, id, maxLocationStationsShown)
 	if err != nil {
 		return nil, err
 	}
-	assigned := make(map[string]bool, len(ids))
-	for _, sid := range ids {
-		assigned[sid] = true
-	}
-	refs, err := s.store.LocationEVSEs(ctx, id, maxLocationStationsShown)
-	if err != nil {
-		return nil, err
-	}
-	for _, ref := range refs {
-		if !slices.Contains(ids, ref.StationID) {
-			ids = append(ids, ref.StationID)
-		}
-	}
-	slices.Sort(ids)
 	own, err := s.store.EVSELocations(ctx, ids)
 	if err != nil {
 		return nil, err

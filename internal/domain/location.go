@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -202,6 +203,31 @@ type LocationStore interface {
 type EVSERef struct {
 	StationID string
 	EVSEID    int
+}
+
+// StationsAt lists the ids of the stations with something at a location, ordered by id: those
+// assigned to it and those with an EVSE assigned to it on its own (at most limit of each).
+// assigned tells which are assigned themselves. ErrNotFound if the location is absent.
+func StationsAt(ctx context.Context, s LocationStore, locationID string, limit int) (ids []string, assigned map[string]bool, err error) {
+	ids, err = s.LocationStations(ctx, locationID, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	assigned = make(map[string]bool, len(ids))
+	for _, id := range ids {
+		assigned[id] = true
+	}
+	refs, err := s.LocationEVSEs(ctx, locationID, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ref := range refs {
+		if !slices.Contains(ids, ref.StationID) {
+			ids = append(ids, ref.StationID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, assigned, nil
 }
 
 // EVSELocation returns where an EVSE is: its own assignment if it has one, else its station's
