@@ -57,7 +57,8 @@ func TestConsoleSessionSurvivesRestart(t *testing.T) {
 }
 
 // TestConsoleSessionAcrossNodes signs in on node A of a cluster and uses the cookie on node B
-// (two serve processes, one PostgreSQL database), as a load balancer would.
+// (two serve processes, one PostgreSQL database), as a load balancer would; the sign-in throttle
+// counts across the nodes too.
 func TestConsoleSessionAcrossNodes(t *testing.T) {
 	cl := newTestCluster(t)
 	addUser(t, cl.db, "admin@example.com", "admin", consolePassword+"\n", 0)
@@ -84,6 +85,16 @@ func TestConsoleSessionAcrossNodes(t *testing.T) {
 	}
 	if status, _ := a.get(t, withCookie(t, a.base(), cookie), "/"); status != http.StatusSeeOther {
 		t.Errorf("node A after sign-out on node B = %d, want a redirect to sign-in", status)
+	}
+	// Failed sign-ins count on every node: five on A lock the account on B too.
+	addUser(t, cl.db, "ops@example.com", "operator", consolePassword+"\n", 0)
+	for i := range 5 {
+		if resp := a.login(t, newClient(t), "ops@example.com", "wrong password "+string(rune('a'+i))); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password #%d on node A = %d", i+1, resp.StatusCode)
+		}
+	}
+	if resp := b.login(t, newClient(t), "ops@example.com", consolePassword); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("sign-in on node B after 5 failures on node A = %d, want 429", resp.StatusCode)
 	}
 }
 

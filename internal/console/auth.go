@@ -155,16 +155,13 @@ func (st *sessionStore) clearFlash(ctx context.Context, key string) error {
 
 // throttle slows down password guessing: after maxFails failed sign-ins for one email (or
 // maxFailsIP from one address) within window, further attempts are refused until the window
-// of the first failure has passed.
+// of the first failure has passed. The counts are in the database (hashed keys), so every node
+// of a cluster counts the same guesses.
 type throttle struct {
-	mu    sync.Mutex
-	now   func() time.Time
-	fails map[string]*failures
-}
-
-type failures struct {
-	n     int
-	first time.Time
+	db        domain.LoginThrottleStore
+	now       func() time.Time
+	mu        sync.Mutex
+	lastPrune time.Time
 }
 
 const (
@@ -173,8 +170,8 @@ const (
 	maxFailsIP     = 20
 )
 
-func newThrottle(now func() time.Time) *throttle {
-	return &throttle{now: now, fails: map[string]*failures{}}
+func newThrottle(db domain.LoginThrottleStore, now func() time.Time) *throttle {
+	return &throttle{db: db, now: now}
 }
 
 func (t *throttle) limitOf(key string) int {
@@ -185,51 +182,44 @@ func (t *throttle) limitOf(key string) int {
 }
 
 // blocked reports whether any of keys is locked out, and until when.
-func (t *throttle) blocked(keys ...string) (bool, time.Time) {
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range keys {
-		f := t.fails[k]
-		if f == nil {
-			continue
-		}
-		if now.Sub(f.first) > throttleWindow {
-			delete(t.fails, k)
-			continue
-		}
-		if f.n >= t.limitOf(k) {
-			return true, f.first.Add(throttleWindow)
+func (t *throttle) blocked(ctx context.Context, keys ...string) (bool, time.Time, error) {
+	hashes := make([]string, len(keys))
+	for i, k := range keys {
+		hashes[i] = hashID(k)
+	}
+	counts, err := t.db.LoginFailures(ctx, hashes, t.now().UTC(), throttleWindow)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	for i, k := range keys {
+		if f, ok := counts[hashes[i]]; ok && f.Failures >= t.limitOf(k) {
+			return true, f.First.Add(throttleWindow), nil
 		}
 	}
-	return false, time.Time{}
+	return false, time.Time{}, nil
 }
 
-func (t *throttle) fail(keys ...string) {
-	now := t.now()
+// fail counts a failed sign-in for every key; stale counts are pruned now and then.
+func (t *throttle) fail(ctx context.Context, keys ...string) error {
+	now := t.now().UTC().Truncate(time.Microsecond)
+	hashes := make([]string, len(keys))
+	for i, k := range keys {
+		hashes[i] = hashID(k)
+	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.fails) > 100_000 { // a flood of made-up emails must not grow memory without bound
-		for k, f := range t.fails {
-			if now.Sub(f.first) > throttleWindow {
-				delete(t.fails, k)
-			}
-		}
+	prune := now.Sub(t.lastPrune) >= pruneEvery
+	if prune {
+		t.lastPrune = now
 	}
-	for _, k := range keys {
-		f := t.fails[k]
-		if f == nil || now.Sub(f.first) > throttleWindow {
-			f = &failures{first: now}
-			t.fails[k] = f
-		}
-		f.n++
+	t.mu.Unlock()
+	if prune {
+		_, _ = t.db.PruneLoginFailures(ctx, now, throttleWindow) // retried at a later failure
 	}
+	return t.db.AddLoginFailures(context.WithoutCancel(ctx), hashes, now, throttleWindow)
 }
 
-func (t *throttle) succeed(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, key)
+func (t *throttle) succeed(ctx context.Context, key string) error {
+	return t.db.ClearLoginFailures(context.WithoutCancel(ctx), hashID(key))
 }
 
 func clientIP(r *http.Request) string {

@@ -107,29 +107,62 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestThrottle(t *testing.T) {
+	ctx := t.Context()
 	c := &clock{t: time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)}
-	th := newThrottle(c.now)
+	db := openStore(t, c.now)
+	th := newThrottle(db, c.now)
+	blocked := func(keys ...string) (bool, time.Time) {
+		t.Helper()
+		locked, until, err := th.blocked(ctx, keys...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return locked, until
+	}
+	fail := func(keys ...string) {
+		t.Helper()
+		if err := th.fail(ctx, keys...); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for range maxFails {
-		if locked, _ := th.blocked("email:a", "ip:1"); locked {
+		if locked, _ := blocked("email:a", "ip:1"); locked {
 			t.Fatal("locked before the limit")
 		}
-		th.fail("email:a", "ip:1")
+		fail("email:a", "ip:1")
 	}
-	if locked, until := th.blocked("email:a", "ip:1"); !locked || !until.Equal(c.t.Add(throttleWindow)) {
+	if locked, until := blocked("email:a", "ip:1"); !locked || !until.Equal(c.t.Add(throttleWindow)) {
 		t.Errorf("after %d failures: locked %v until %v", maxFails, locked, until)
 	}
-	if locked, _ := th.blocked("email:b", "ip:1"); locked {
+	// Another server on the same database sees the same counts (a cluster node).
+	if locked, _, err := newThrottle(db, c.now).blocked(ctx, "email:a"); err != nil || !locked {
+		t.Errorf("another node does not see the lock: %v %v", locked, err)
+	}
+	if locked, _ := blocked("email:b", "ip:1"); locked {
 		t.Error("another email from the same address is locked before the address limit")
 	}
 	c.t = c.t.Add(throttleWindow + time.Second)
-	if locked, _ := th.blocked("email:a", "ip:1"); locked {
+	if locked, _ := blocked("email:a", "ip:1"); locked {
 		t.Error("still locked after the window")
 	}
 	for range maxFailsIP {
-		th.fail("ip:2")
+		fail("ip:2")
 	}
-	if locked, _ := th.blocked("email:new", "ip:2"); !locked {
+	if locked, _ := blocked("email:new", "ip:2"); !locked {
 		t.Error("an address guessing many emails is not locked")
+	}
+	// A success clears the email's count, not the address's.
+	fail("email:c", "ip:3")
+	if err := th.succeed(ctx, "email:c"); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := db.LoginFailures(ctx, []string{hashID("email:c"), hashID("ip:3")}, c.t, throttleWindow)
+	if err != nil || len(counts) != 1 || counts[hashID("ip:3")].Failures != 1 {
+		t.Errorf("after a success: %v %v", counts, err)
+	}
+	// Only hashes are stored.
+	if _, err := db.LoginFailures(ctx, []string{"email:c"}, c.t, throttleWindow); err == nil {
+		t.Error("the store accepts a raw key")
 	}
 }
 

@@ -123,7 +123,7 @@ func New(cfg Config, store domain.Store, ops Operations) (*Server, error) {
 	}
 	s.billing = billing.New(store, cfg.Now, cfg.Log)
 	s.sessions = newSessionStore(store, cfg.Now, cfg.IdleTimeout, cfg.MaxAge)
-	s.throttle = newThrottle(cfg.Now)
+	s.throttle = newThrottle(store, cfg.Now)
 	return s, nil
 }
 

@@ -45,7 +45,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	keyEmail, keyIP := "email:"+email, "ip:"+clientIP(r)
-	if locked, until := s.throttle.blocked(keyEmail, keyIP); locked {
+	locked, until, err := s.throttle.blocked(r.Context(), keyEmail, keyIP)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "console: sign-in throttle", "err", err)
+		fail(http.StatusServiceUnavailable, "Signing in failed on the server side. Try again in a moment.")
+		return
+	}
+	if locked {
 		w.Header().Set("Retry-After", fmt.Sprint(int(until.Sub(s.now()).Seconds())+1))
 		fail(http.StatusTooManyRequests, "Too many failed sign-ins. Wait a few minutes, then try again.")
 		return
@@ -64,11 +70,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		if err != nil && !isNotFound(err) {
 			s.log.ErrorContext(r.Context(), "console: sign-in lookup", "err", err)
 		}
-		s.throttle.fail(keyEmail, keyIP)
+		if err := s.throttle.fail(r.Context(), keyEmail, keyIP); err != nil {
+			s.log.ErrorContext(r.Context(), "console: count failed sign-in", "err", err)
+		}
 		fail(http.StatusUnauthorized, "The email address or the password is wrong, or the account is disabled.")
 		return
 	}
-	s.throttle.succeed(keyEmail)
+	if err := s.throttle.succeed(r.Context(), keyEmail); err != nil {
+		s.log.ErrorContext(r.Context(), "console: clear failed sign-ins", "err", err)
+	}
 	// Drop a session this browser may already have: a fresh id at every sign-in (no fixation).
 	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
 		_ = s.sessions.delete(r.Context(), hashID(c.Value))

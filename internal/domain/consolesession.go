@@ -24,13 +24,8 @@ type ConsoleSession struct {
 
 // Validate checks a session before it is stored.
 func (s ConsoleSession) Validate() error {
-	if len(s.IDHash) != 64 {
-		return Errorf(ErrInvalid, "the session id hash must be 64 hex digits")
-	}
-	for _, c := range s.IDHash {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return Errorf(ErrInvalid, "the session id hash must be 64 lower-case hex digits")
-		}
+	if !ValidHash(s.IDHash) {
+		return Errorf(ErrInvalid, "the session id hash must be 64 lower-case hex digits")
 	}
 	if s.Email == "" {
 		return Errorf(ErrInvalid, "the session has no user")
@@ -67,4 +62,41 @@ type ConsoleSessionStore interface {
 	// PruneConsoleSessions removes the sessions that expired at now or were last used before
 	// idleSince, and returns how many.
 	PruneConsoleSessions(ctx context.Context, now, idleSince time.Time) (int, error)
+}
+
+// LoginFailure is the count of failed console sign-ins for one key (an email or a client address,
+// stored as a hash) since the first of them.
+type LoginFailure struct {
+	Failures int
+	First    time.Time
+}
+
+// LoginThrottleStore counts failed console sign-ins in the database, so that every node of a
+// cluster sees the same counts. Keys are given hashed (64 lower-case hex digits): the table holds
+// neither the emails people typed nor their addresses.
+type LoginThrottleStore interface {
+	// AddLoginFailures counts one failure at now for each key; a count whose first failure is
+	// older than window starts again at 1.
+	AddLoginFailures(ctx context.Context, keyHashes []string, now time.Time, window time.Duration) error
+	// LoginFailures returns the counts of the keys whose first failure is within window of now.
+	LoginFailures(ctx context.Context, keyHashes []string, now time.Time, window time.Duration) (map[string]LoginFailure, error)
+	// ClearLoginFailures forgets a key's count (a successful sign-in).
+	ClearLoginFailures(ctx context.Context, keyHash string) error
+	// PruneLoginFailures removes the counts whose first failure is older than window, and
+	// returns how many.
+	PruneLoginFailures(ctx context.Context, now time.Time, window time.Duration) (int, error)
+}
+
+// ValidHash reports whether s is a hex SHA-256 in lower case (how session ids and throttle keys
+// are stored).
+func ValidHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -64,6 +64,7 @@ type Store interface {
 	CDRStore
 	UserStore
 	ConsoleSessionStore
+	LoginThrottleStore
 	StationGroupStore
 	Close() error
 }

@@ -105,3 +105,82 @@ func scanConsoleSession(row pgx.Row) (domain.ConsoleSession, error) {
 	cs.CreatedAt, cs.LastSeenAt, cs.ExpiresAt = cs.CreatedAt.UTC(), cs.LastSeenAt.UTC(), cs.ExpiresAt.UTC()
 	return cs, nil
 }
+
+func checkKeyHashes(keyHashes []string) error {
+	for _, k := range keyHashes {
+		if !domain.ValidHash(k) {
+			return invalid("a throttle key must be a SHA-256 in lower-case hex")
+		}
+	}
+	return nil
+}
+
+// AddLoginFailures counts one failed sign-in for each key.
+func (s *Store) AddLoginFailures(ctx context.Context, keyHashes []string, now time.Time, window time.Duration) error {
+	if err := checkKeyHashes(keyHashes); err != nil {
+		return fmt.Errorf("postgres: add login failures: %w", err)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		for _, k := range keyHashes {
+			// SET expressions read the row as it was, so both see the old first_at.
+			if _, err := tx.Exec(ctx, `INSERT INTO login_failures (key_hash, failures, first_at) VALUES ($1, 1, $2)
+				ON CONFLICT (key_hash) DO UPDATE SET
+					failures = CASE WHEN login_failures.first_at < $3 THEN 1 ELSE login_failures.failures + 1 END,
+					first_at = CASE WHEN login_failures.first_at < $3 THEN $2 ELSE login_failures.first_at END`,
+				k, pgTime(now), pgTime(now.Add(-window))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: add login failures: %w", mapErr(err, "", ""))
+	}
+	return nil
+}
+
+// LoginFailures returns the counts within the window.
+func (s *Store) LoginFailures(ctx context.Context, keyHashes []string, now time.Time, window time.Duration) (map[string]domain.LoginFailure, error) {
+	if err := checkKeyHashes(keyHashes); err != nil {
+		return nil, fmt.Errorf("postgres: login failures: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: login failures: %w", err)
+	}
+	out := map[string]domain.LoginFailure{}
+	rows, _ := s.pool.Query(ctx, `SELECT key_hash, failures, first_at FROM login_failures
+		WHERE key_hash = ANY($1) AND first_at >= $2`, keyHashes, pgTime(now.Add(-window)))
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k string
+			f domain.LoginFailure
+		)
+		if err := rows.Scan(&k, &f.Failures, &f.First); err != nil {
+			return nil, fmt.Errorf("postgres: login failures: %w", err)
+		}
+		f.First = f.First.UTC()
+		out[k] = f
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: login failures: %w", mapErr(err, "", ""))
+	}
+	return out, nil
+}
+
+// ClearLoginFailures forgets a key's count.
+func (s *Store) ClearLoginFailures(ctx context.Context, keyHash string) error {
+	if _, err := s.exec(ctx, `DELETE FROM login_failures WHERE key_hash = $1`, keyHash); err != nil {
+		return fmt.Errorf("postgres: clear login failures: %w", err)
+	}
+	return nil
+}
+
+// PruneLoginFailures removes the counts whose window has passed.
+func (s *Store) PruneLoginFailures(ctx context.Context, now time.Time, window time.Duration) (int, error) {
+	n, err := s.exec(ctx, `DELETE FROM login_failures WHERE first_at < $1`, pgTime(now.Add(-window)))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune login failures: %w", err)
+	}
+	return int(n), nil
+}

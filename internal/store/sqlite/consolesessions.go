@@ -97,7 +97,7 @@ func (s *Store) DeleteConsoleSession(ctx context.Context, idHash string) error {
 // DeleteUserConsoleSessions removes every session of a user.
 func (s *Store) DeleteUserConsoleSessions(ctx context.Context, email string) (int, error) {
 	return writeValue(ctx, s, func(tx *sql.Tx) (int, error) {
-		return deletedConsoleSessions(tx.Exec(`DELETE FROM console_sessions WHERE email = ?`, email))
+		return deletedRows(tx.Exec(`DELETE FROM console_sessions WHERE email = ?`, email))
 	})
 }
 
@@ -107,18 +107,18 @@ func (s *Store) PruneConsoleSessions(ctx context.Context, now, idleSince time.Ti
 		return 0, fmt.Errorf("sqlite: prune console sessions: %w", err)
 	}
 	return writeValue(ctx, s, func(tx *sql.Tx) (int, error) {
-		return deletedConsoleSessions(tx.Exec(`DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at < ?`,
+		return deletedRows(tx.Exec(`DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at < ?`,
 			formatTime(now), formatTime(idleSince)))
 	})
 }
 
-func deletedConsoleSessions(res sql.Result, err error) (int, error) {
+func deletedRows(res sql.Result, err error) (int, error) {
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete console sessions: %w", err)
+		return 0, fmt.Errorf("sqlite: delete: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete console sessions: %w", err)
+		return 0, fmt.Errorf("sqlite: delete: %w", err)
 	}
 	return int(n), nil
 }
@@ -143,4 +143,87 @@ func scanConsoleSession(row scanner) (domain.ConsoleSession, error) {
 		return domain.ConsoleSession{}, err
 	}
 	return cs, nil
+}
+
+func checkKeyHashes(keyHashes []string) error {
+	for _, k := range keyHashes {
+		if !domain.ValidHash(k) {
+			return invalid("a throttle key must be a SHA-256 in lower-case hex")
+		}
+	}
+	return nil
+}
+
+// AddLoginFailures counts one failed sign-in for each key.
+func (s *Store) AddLoginFailures(ctx context.Context, keyHashes []string, now time.Time, window time.Duration) error {
+	if err := errors.Join(checkKeyHashes(keyHashes), checkTime("now", now)); err != nil {
+		return fmt.Errorf("sqlite: add login failures: %w", err)
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, k := range keyHashes {
+			// SET expressions read the row as it was, so both see the old first_at.
+			if _, err := tx.Exec(`INSERT INTO login_failures (key_hash, failures, first_at) VALUES (?1, 1, ?2)
+				ON CONFLICT (key_hash) DO UPDATE SET
+					failures = CASE WHEN first_at < ?3 THEN 1 ELSE failures + 1 END,
+					first_at = CASE WHEN first_at < ?3 THEN ?2 ELSE first_at END`,
+				k, formatTime(now), formatTime(now.Add(-window))); err != nil {
+				return fmt.Errorf("sqlite: add login failures: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// LoginFailures returns the counts within the window.
+func (s *Store) LoginFailures(ctx context.Context, keyHashes []string, now time.Time, window time.Duration) (map[string]domain.LoginFailure, error) {
+	if err := errors.Join(checkKeyHashes(keyHashes), checkTime("now", now)); err != nil {
+		return nil, fmt.Errorf("sqlite: login failures: %w", err)
+	}
+	out := map[string]domain.LoginFailure{}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		for _, k := range keyHashes {
+			var (
+				n     int
+				first string
+			)
+			err := tx.QueryRowContext(ctx, `SELECT failures, first_at FROM login_failures WHERE key_hash = ? AND first_at >= ?`,
+				k, formatTime(now.Add(-window))).Scan(&n, &first)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			t, err := parseTime(first)
+			if err != nil {
+				return err
+			}
+			out[k] = domain.LoginFailure{Failures: n, First: t}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: login failures: %w", err)
+	}
+	return out, nil
+}
+
+// ClearLoginFailures forgets a key's count.
+func (s *Store) ClearLoginFailures(ctx context.Context, keyHash string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM login_failures WHERE key_hash = ?`, keyHash); err != nil {
+			return fmt.Errorf("sqlite: clear login failures: %w", err)
+		}
+		return nil
+	})
+}
+
+// PruneLoginFailures removes the counts whose window has passed.
+func (s *Store) PruneLoginFailures(ctx context.Context, now time.Time, window time.Duration) (int, error) {
+	if err := checkTime("now", now); err != nil {
+		return 0, fmt.Errorf("sqlite: prune login failures: %w", err)
+	}
+	return writeValue(ctx, s, func(tx *sql.Tx) (int, error) {
+		return deletedRows(tx.Exec(`DELETE FROM login_failures WHERE first_at < ?`, formatTime(now.Add(-window))))
+	})
 }

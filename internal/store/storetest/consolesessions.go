@@ -15,6 +15,7 @@ var consoleSessionTests = []suiteTest{
 	{"ConsoleSessionInvalid", testConsoleSessionInvalid},
 	{"ConsoleSessionPrune", testConsoleSessionPrune},
 	{"ConsoleSessionsOfUser", testConsoleSessionsOfUser},
+	{"LoginFailures", testLoginFailures},
 }
 
 func sessionHash(id string) string {
@@ -163,4 +164,50 @@ func testConsoleSessionsOfUser(t *testing.T, s domain.Store) {
 	if _, err := s.ConsoleSession(ctx, b.IDHash); err != nil {
 		t.Errorf("another user's session went too: %v", err)
 	}
+}
+
+func testLoginFailures(t *testing.T, s domain.Store) {
+	ctx := t.Context()
+	const window = 15 * time.Minute
+	email, ip, other := sessionHash("email:a@example.com"), sessionHash("ip:192.0.2.1"), sessionHash("email:b@example.com")
+	for i := range 3 {
+		if err := s.AddLoginFailures(ctx, []string{email, ip}, at(time.Duration(i)*time.Minute), window); err != nil {
+			t.Fatalf("AddLoginFailures: %v", err)
+		}
+	}
+	if err := s.AddLoginFailures(ctx, []string{other}, at(2*time.Minute), window); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoginFailures(ctx, []string{email, ip, other, sessionHash("never")}, at(3*time.Minute), window)
+	if err != nil {
+		t.Fatalf("LoginFailures: %v", err)
+	}
+	if len(got) != 3 || got[email].Failures != 3 || got[ip].Failures != 3 || got[other].Failures != 1 {
+		t.Fatalf("LoginFailures = %v, want 3, 3 and 1", got)
+	}
+	wantTime(t, "first failure", got[email].First, at(0))
+	// Outside the window a count no longer shows, and the next failure starts it again.
+	if got, _ := s.LoginFailures(ctx, []string{email}, at(16*time.Minute), window); len(got) != 0 {
+		t.Errorf("a count older than the window shows: %v", got)
+	}
+	if err := s.AddLoginFailures(ctx, []string{email}, at(16*time.Minute), window); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.LoginFailures(ctx, []string{email}, at(16*time.Minute), window)
+	if got[email].Failures != 1 {
+		t.Errorf("after the window the count is %d, want 1", got[email].Failures)
+	}
+	wantTime(t, "restarted first failure", got[email].First, at(16*time.Minute))
+	// A successful sign-in clears its key only.
+	if err := s.ClearLoginFailures(ctx, email); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.LoginFailures(ctx, []string{email, ip}, at(10*time.Minute), window); len(got) != 1 || got[ip].Failures != 3 {
+		t.Errorf("after clearing the email: %v, want the address's count only", got)
+	}
+	n, err := s.PruneLoginFailures(ctx, at(18*time.Minute), window)
+	if err != nil || n != 2 {
+		t.Errorf("PruneLoginFailures = %d, %v; want 2 (ip, other)", n, err)
+	}
+	wantErr(t, "a raw key", s.AddLoginFailures(ctx, []string{"email:a@example.com"}, at(0), window), domain.ErrInvalid)
 }
