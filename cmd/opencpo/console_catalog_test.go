@@ -197,3 +197,56 @@ func TestConsoleCampaignAndTemplateActions(t *testing.T) {
 		t.Errorf("unknown campaign action = %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestConsoleStationGroupMembers adds a station to a station group from the group's page and
+// takes it out again: errors next to the field, the API sees it, audited, read-only refused.
+func TestConsoleStationGroupMembers(t *testing.T) {
+	cs := startConsole(t, nil)
+	cs.mustDo(http.StatusCreated, "POST", "/api/v1/stations", map[string]any{"id": "GRP-1"})
+	cs.mustDo(http.StatusCreated, "PUT", "/api/v1/station-groups/north", map[string]any{"name": "North", "allTokens": true})
+	cs.mustDo(http.StatusCreated, "PUT", "/api/v1/station-groups/south", map[string]any{"name": "South", "allTokens": true})
+	ops, token := cs.signIn(t, "ops@example.com")
+	for _, c := range []struct{ station, says string }{{"", "enter a station id"}, {"NOPE", "there is no station NOPE"}} {
+		resp, body := cs.post(t, ops, "/station-groups/north/stations", url.Values{"csrf": {token}, "stationId": {c.station}})
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="g-station-err"`) || !strings.Contains(body, c.says) ||
+			!strings.Contains(body, `id="g-station" name="stationId" value="`+c.station+`"`) {
+			t.Errorf("add %q = %d; want 400 saying %q next to the field, the value kept", c.station, resp.StatusCode, c.says)
+		}
+	}
+	if resp, _ := cs.post(t, ops, "/station-groups/south/stations", url.Values{"csrf": {token}, "stationId": {"GRP-1"}, "remove": {"1"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("remove a station that is not in the group = %d, want 400", resp.StatusCode)
+	}
+	if resp, _ := cs.post(t, ops, "/station-groups/north/stations", url.Values{"csrf": {token}, "stationId": {"GRP-1"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add = %d", resp.StatusCode)
+	}
+	wantAudit(t, cs, "ops@example.com", "UpdateStation")
+	if st := cs.mustDo(http.StatusOK, "GET", "/api/v1/stations/GRP-1", nil); st["groupId"] != "north" {
+		t.Errorf("the API sees groupId %v", st["groupId"])
+	}
+	if _, body := cs.get(t, ops, "/station-groups/north"); !strings.Contains(body, `data-member="GRP-1"`) || !strings.Contains(body, "Station GRP-1 is in this group now.") {
+		t.Errorf("the group page does not list its new member")
+	}
+	// Adding it to another group moves it.
+	if resp, _ := cs.post(t, ops, "/station-groups/south/stations", url.Values{"csrf": {token}, "stationId": {"GRP-1"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("move = %d", resp.StatusCode)
+	}
+	if st := cs.mustDo(http.StatusOK, "GET", "/api/v1/stations/GRP-1", nil); st["groupId"] != "south" {
+		t.Errorf("after the move the API sees groupId %v", st["groupId"])
+	}
+	if resp, _ := cs.post(t, ops, "/station-groups/south/stations", url.Values{"csrf": {token}, "stationId": {"GRP-1"}, "remove": {"1"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("remove = %d", resp.StatusCode)
+	}
+	if st := cs.mustDo(http.StatusOK, "GET", "/api/v1/stations/GRP-1", nil); st["groupId"] != nil {
+		t.Errorf("after removal the API sees groupId %v", st["groupId"])
+	}
+	if e := lastAudit(t, cs); e["request"].(map[string]any)["groupId"] != nil || e["stationId"] != "GRP-1" {
+		t.Errorf("removal audit = %v", e)
+	}
+	viewer, vtoken := cs.signIn(t, "viewer@example.com")
+	if _, body := cs.get(t, viewer, "/station-groups/south"); strings.Contains(body, `id="group-add"`) {
+		t.Errorf("read-only group page offers the add form")
+	}
+	if resp, _ := cs.post(t, viewer, "/station-groups/south/stations", url.Values{"csrf": {vtoken}, "stationId": {"GRP-1"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("read-only add = %d, want 403", resp.StatusCode)
+	}
+}

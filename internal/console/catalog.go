@@ -321,6 +321,8 @@ func componentText(c pricing.PriceComponent, currency string) string {
 type stationGroupRow struct {
 	domain.StationGroup
 	Members []string
+	// Form is the add-a-station form of the group's page.
+	Form *form
 }
 
 type stationGroupsData struct {
@@ -346,6 +348,10 @@ func (s *Server) listStationGroups(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) stationGroupPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderStationGroup(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) renderStationGroup(w http.ResponseWriter, r *http.Request, status int, f *form) error {
 	ctx := r.Context()
 	g, err := s.store.StationGroup(ctx, r.PathValue("id"))
 	if err != nil {
@@ -355,7 +361,66 @@ func (s *Server) stationGroupPage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "stationgroup", "Station group "+g.Name, "stationgroups", stationGroupRow{StationGroup: g, Members: members})
+	if f == nil {
+		f = &form{Errors: map[string]string{}}
+	}
+	return s.render(w, r, status, "stationgroup", "Station group "+g.Name, "stationgroups", stationGroupRow{StationGroup: g, Members: members, Form: f})
+}
+
+// groupStation puts a station in this group (moving it from any other: a station is in one
+// group at most), or (remove) takes it out, as PATCH /api/v1/stations/{id} with groupId does.
+// Nothing is sent to the station: its next local-list sync carries the change.
+func (s *Server) groupStation(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if _, err := s.store.StationGroup(ctx, id); err != nil {
+		return err
+	}
+	f := newForm(r)
+	stationID := strings.TrimSpace(f.Get("stationId"))
+	target := id
+	if stationID == "" {
+		f.fail("stationId", "enter a station id")
+	}
+	if f.ok() && f.Get("remove") != "" {
+		target = ""
+		groups, err := s.store.StationGroupsOf(ctx, []string{stationID})
+		if err != nil {
+			return err
+		}
+		if groups[stationID] != id {
+			f.fail("stationId", "station "+stationID+" is not in this group")
+		}
+	}
+	if f.ok() {
+		err := s.store.SetStationGroup(ctx, stationID, target)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			f.fail("stationId", "there is no station "+stationID)
+		case err != nil:
+			return err
+		}
+	}
+	if !f.ok() {
+		return s.renderStationGroup(w, r, http.StatusBadRequest, f)
+	}
+	s.ops.StationChanged(ctx, stationID)
+	s.audit(ctx, whoOf(ctx).user.Email, stationID, "UpdateStation", map[string]any{"groupId": nullable(target)})
+	if target == "" {
+		s.setFlash(r, "Station "+stationID+" taken out of this group.", false)
+	} else {
+		s.setFlash(r, "Station "+stationID+" is in this group now.", false)
+	}
+	return redirect(w, r, "/station-groups/"+url.PathEscape(id))
+}
+
+// nullable is v, or nil (JSON null) when empty: audit entries write a cleared id as null, as the
+// REST API does.
+func nullable(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
 }
 
 // campaignRow is a campaign with its targets counted by state.

@@ -58,6 +58,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/tariffs/{id}", needOperator, s.updateTariff},
 		{"GET", "/station-groups", needSignedIn, s.listStationGroups},
 		{"GET", "/station-groups/{id}", needSignedIn, s.stationGroupPage},
+		{"POST", "/station-groups/{id}/stations", needOperator, s.groupStation},
 		{"GET", "/campaigns", needSignedIn, s.listCampaigns},
 		{"GET", "/campaigns/{id}", needSignedIn, s.campaignPage},
 		{"POST", "/campaigns/{id}/{action}", needOperator, s.campaignAction},
