@@ -32,6 +32,14 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 	}()
 	events := s.cfg.Events.Subscribe(ctx)
+	// The message log page asks for its station's frames too (?messages=<station id>); frames
+	// may hold idTokens, so only for the roles that may read the log. Frames are recorded by the
+	// node the station is connected to, as the page itself shows.
+	var frames <-chan struct{}
+	watched := r.URL.Query().Get("messages")
+	if watched != "" && s.cfg.Frames != nil && whoOf(ctx).user.Role.CanOperate() {
+		frames = s.cfg.Frames.Watch(ctx, watched) // before the answer starts: no frame is missed
+	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -49,14 +57,6 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	check := time.NewTicker(time.Minute)
 	defer check.Stop()
 	cookie, _ := r.Cookie(cookieName)
-	// The message log page asks for its station's frames too (?messages=<station id>); frames
-	// may hold idTokens, so only for the roles that may read the log. Frames are recorded by the
-	// node the station is connected to, as the page itself shows.
-	var frames <-chan struct{}
-	watched := r.URL.Query().Get("messages")
-	if watched != "" && s.cfg.Frames != nil && whoOf(ctx).user.Role.CanOperate() {
-		frames = s.cfg.Frames.Watch(ctx, watched)
-	}
 	for {
 		select {
 		case e, open := <-events:
