@@ -14,8 +14,9 @@ import (
 
 // TestConsoleBrowser drives the console in headless Chromium (web/e2e/console.mjs, playwright-
 // core) against a real serve with simulated stations: sign in, a station coming online live,
-// a remote reset and its answer, a session's chart and cost, the CSV export, a location on the
-// map, the message log, an API token created and revoked, a read-only user refused.
+// a remote reset and its answer, a session's chart and cost, the CSV export with costs, a location
+// on the map, an EVSE assigned to it on its own, the message log refreshing live, the location
+// deleted, an API token created and revoked, a read-only user refused.
 // Screenshots go to web/e2e/artifacts. Without Chromium or web/node_modules it skips, except
 // under CI=true, where it fails.
 func TestConsoleBrowser(t *testing.T) {

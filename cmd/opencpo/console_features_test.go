@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -217,8 +221,28 @@ func TestConsoleMessageLog(t *testing.T) {
 	if strings.Count(body, "<tr data-action=") != 1 || !strings.Contains(body, "SECRET-TAG-9") {
 		t.Errorf("text search")
 	}
-	// Frames may hold idTokens: read-only users get neither the page nor the link.
+	// The page refreshes live: it asks the tab's one event stream for the station's frames, and
+	// a new frame is announced on it (read-only users, who may not read frames, are not told).
+	if !strings.Contains(body, `data-watch-messages="LOGC-1"`) || !strings.Contains(body, `id="message-list" data-live="messages." data-live-station="LOGC-1"`) {
+		t.Errorf("the message log page is not marked for live refresh")
+	}
 	viewer, _ := cs.signIn(t, "viewer@example.com")
+	opsEvents := openConsoleEvents(t, cs, ops, "/console/events?messages=LOGC-1")
+	viewerEvents := openConsoleEvents(t, cs, viewer, "/console/events?messages=LOGC-1")
+	st.MustCall("Heartbeat", map[string]any{})
+	if e := nextConsoleEvent(t, opsEvents, 10*time.Second, "messages.new"); e["stationId"] != "LOGC-1" {
+		t.Errorf("messages.new event = %v", e)
+	}
+	st.MustCall("Heartbeat", map[string]any{})
+	if e := nextConsoleEvent(t, viewerEvents, time.Second, "messages.new"); e != nil {
+		t.Errorf("a read-only user's stream announced frames: %v", e)
+	}
+	_, body = cs.get(t, ops, "/stations/LOGC-1/messages?action=Heartbeat")
+	if strings.Count(body, `data-action="Heartbeat"`) != 4 {
+		t.Errorf("the log does not hold both heartbeats both ways")
+	}
+
+	// Frames may hold idTokens: read-only users get neither the page nor the link.
 	if status, body := cs.get(t, viewer, "/stations/LOGC-1/messages"); status != http.StatusForbidden || strings.Contains(body, "SECRET-TAG-9") {
 		t.Errorf("read-only message log = %d", status)
 	}
@@ -242,7 +266,10 @@ func TestConsoleSessionCost(t *testing.T) {
 		"timestamp": ts3339(t0.Add(30 * time.Minute)), "sampledValue": []any{map[string]any{"value": "5000"}}}}})
 	id := sessionByTx(t, cs.testServer, "COST-1", fmt.Sprint(txID))["id"].(string)
 	viewer, _ := cs.signIn(t, "viewer@example.com")
-	// Live: 30 min × 2.40/h = 1.20 excl. VAT, 1.43 incl. 19 %.
+	// Live: 30 min × 2.40/h = 1.20 excl. VAT, 1.43 incl. 19 %, in the CSV too (not final).
+	if _, csvText := cs.get(t, viewer, "/sessions.csv?station=COST-1"); !strings.Contains(csvText, ",1.43,1.20,EUR,false") {
+		t.Errorf("CSV of the live session lacks its cost so far:\n%s", csvText)
+	}
 	if _, body := cs.get(t, viewer, "/sessions/"+id); !strings.Contains(body, "1.43 EUR") || !strings.Contains(body, "so far") || strings.Contains(body, "/cdr\"") {
 		t.Errorf("live session page does not show 1.43 EUR so far:\n%s", body)
 	}
@@ -257,10 +284,68 @@ func TestConsoleSessionCost(t *testing.T) {
 	if _, body := cs.get(t, viewer, "/sessions/"+id); !strings.Contains(body, "4.05 EUR") || !strings.Contains(body, "final") || !strings.Contains(body, `href="/sessions/`+id+`/cdr"`) {
 		t.Errorf("completed session page:\n%s", body)
 	}
+	// The CSV export has the same figure, marked final.
+	status, csvText := cs.get(t, viewer, "/sessions.csv?station=COST-1")
+	rows, err := csv.NewReader(strings.NewReader(csvText)).ReadAll()
+	if err != nil || status != 200 || len(rows) != 2 {
+		t.Fatalf("CSV export = %d, %d rows, %v:\n%s", status, len(rows), err, csvText)
+	}
+	col := map[string]string{}
+	for i, h := range rows[0] {
+		col[h] = rows[1][i]
+	}
+	if col["id"] != id || col["costInclVat"] != "4.05" || col["costExclVat"] != "3.40" || col["currency"] != "EUR" || col["costFinal"] != "true" {
+		t.Errorf("CSV row = %v, want 4.05 / 3.40 EUR, final", col)
+	}
 	if status, body := cs.get(t, viewer, "/sessions/"+id+"/cdr"); status != 200 || !strings.Contains(body, "4.05 EUR incl. VAT (3.40 excl.)") || !strings.Contains(body, `&#34;totalParkingTime&#34;`) {
 		t.Errorf("CDR page = %d:\n%s", status, body)
 	}
 	if status, _ := cs.get(t, viewer, "/sessions/999999/cdr"); status != http.StatusNotFound {
 		t.Errorf("CDR of an unknown session = %d", status)
+	}
+}
+
+// openConsoleEvents opens a console event stream for the test's lifetime and returns its events.
+func openConsoleEvents(t *testing.T, cs *consoleServer, c *http.Client, path string) <-chan map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", cs.base()+path, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d", path, resp.StatusCode)
+	}
+	out := make(chan map[string]any, 100)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var e map[string]any
+				if json.Unmarshal([]byte(data), &e) == nil {
+					out <- e
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// nextConsoleEvent waits up to d for an event of kind on the stream; nil if none came.
+func nextConsoleEvent(t *testing.T, events <-chan map[string]any, d time.Duration, kind string) map[string]any {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case e := <-events:
+			if e["kind"] == kind {
+				return e
+			}
+		case <-deadline:
+			return nil
+		}
 	}
 }

@@ -137,7 +137,7 @@ func consoleRoutes(t *testing.T) []console.Route {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fill := strings.NewReplacer("{$}", "", "{id}", "1", "{op}", "reset", "{uid}", "04A1B2C3", "{email}", "ops@example.com")
+	fill := strings.NewReplacer("{$}", "", "{id}", "1", "{op}", "reset", "{uid}", "04A1B2C3", "{email}", "ops@example.com", "{action}", "cancel")
 	var out []console.Route
 	for _, r := range ui.Routes() {
 		r.Path = fill.Replace(r.Path)

@@ -268,3 +268,79 @@ func TestLocationsPaging(t *testing.T) {
 		t.Errorf("paged %v", ids)
 	}
 }
+
+// TestLocationsEVSEAssignment puts one EVSE of a station at another location than its station
+// through the REST API: the station, both locations, their availability and deletion follow it.
+func TestLocationsEVSEAssignment(t *testing.T) {
+	ts := startServer(t, func(c *serveConfig) { c.UnknownStations = "accept" })
+	depot := ts.mustDo(http.StatusCreated, "POST", "/api/v1/locations", with(validLocation(), "id", "depot"))["id"]
+	street := ts.mustDo(http.StatusCreated, "POST", "/api/v1/locations", with(with(validLocation(), "id", "street"), "name", "Kerb"))["id"]
+	if depot != "depot" || street != "street" {
+		t.Fatalf("ids %v %v", depot, street)
+	}
+	st := ts.dial("EV-CP1", "1.6")
+	st.MustCall("BootNotification", boot16())
+	st.MustCall("StatusNotification", map[string]any{"connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": nowRFC3339()})
+	st.MustCall("StatusNotification", map[string]any{"connectorId": 2, "errorCode": "NoError", "status": "Charging", "timestamp": nowRFC3339()})
+	ts.mustDo(http.StatusOK, "PATCH", "/api/v1/stations/EV-CP1", map[string]any{"locationId": "depot"})
+
+	// Refusals: unknown station or EVSE (404), unknown location, a missing or empty locationId (400).
+	ts.mustDo(http.StatusNotFound, "PATCH", "/api/v1/stations/NOPE/evses/1", map[string]any{"locationId": "street"})
+	ts.mustDo(http.StatusNotFound, "PATCH", "/api/v1/stations/EV-CP1/evses/9", map[string]any{"locationId": "street"})
+	ts.mustDo(http.StatusNotFound, "PATCH", "/api/v1/stations/EV-CP1/evses/x", map[string]any{"locationId": "street"})
+	ts.mustDo(http.StatusBadRequest, "PATCH", "/api/v1/stations/EV-CP1/evses/2", map[string]any{"locationId": "nowhere"})
+	ts.mustDo(http.StatusBadRequest, "PATCH", "/api/v1/stations/EV-CP1/evses/2", map[string]any{"locationId": ""})
+	ts.mustDo(http.StatusBadRequest, "PATCH", "/api/v1/stations/EV-CP1/evses/2", map[string]any{})
+
+	out := ts.mustDo(http.StatusOK, "PATCH", "/api/v1/stations/EV-CP1/evses/2", map[string]any{"locationId": "street"})
+	if out["id"] != float64(2) || out["locationId"] != "street" || out["ownLocation"] != true {
+		t.Fatalf("PATCH EVSE 2 = %v", out)
+	}
+	evses := ts.mustDo(http.StatusOK, "GET", "/api/v1/stations/EV-CP1", nil)["evses"].([]any)
+	if e1 := evses[0].(map[string]any); e1["locationId"] != "depot" || e1["ownLocation"] != false {
+		t.Errorf("EVSE 1 = %v, want at depot with its station", e1)
+	}
+	if e2 := evses[1].(map[string]any); e2["locationId"] != "street" || e2["ownLocation"] != true {
+		t.Errorf("EVSE 2 = %v, want at street on its own", e2)
+	}
+	evseIDs := func(loc string) []any {
+		sts := ts.mustDo(http.StatusOK, "GET", "/api/v1/locations/"+loc, nil)["stations"].([]any)
+		if len(sts) != 1 {
+			t.Fatalf("location %s lists %d stations: %v", loc, len(sts), sts)
+		}
+		var ids []any
+		for _, e := range sts[0].(map[string]any)["evses"].([]any) {
+			ids = append(ids, e.(map[string]any)["id"])
+		}
+		return ids
+	}
+	if got := evseIDs("depot"); len(got) != 1 || got[0] != float64(1) {
+		t.Errorf("depot lists EVSEs %v, want [1]", got)
+	}
+	if got := evseIDs("street"); len(got) != 1 || got[0] != float64(2) {
+		t.Errorf("street lists EVSEs %v, want [2]", got)
+	}
+	if a := ts.mustDo(http.StatusOK, "GET", "/api/v1/locations/street/availability", nil); a["evses"] != float64(1) ||
+		a["stations"] != float64(1) || a["connectors"].(map[string]any)["Occupied"] != float64(1) {
+		t.Errorf("street availability = %v", a)
+	}
+	if a := ts.mustDo(http.StatusOK, "GET", "/api/v1/locations/depot/availability", nil); a["evses"] != float64(1) || a["availableEvses"] != float64(1) {
+		t.Errorf("depot availability = %v", a)
+	}
+	// The audit log names the change.
+	audit := ts.mustDo(http.StatusOK, "GET", "/api/v1/audit", nil)["items"].([]any)[0].(map[string]any)
+	if audit["action"] != "UpdateEVSE" || audit["stationId"] != "EV-CP1" {
+		t.Errorf("last audit entry = %v", audit)
+	}
+	// street has no station, only the EVSE: deleting it needs force, which puts the EVSE back.
+	ts.mustDo(http.StatusConflict, "DELETE", "/api/v1/locations/street", nil)
+	ts.mustDo(http.StatusNoContent, "DELETE", "/api/v1/locations/street?force=true", nil)
+	if got := evseIDs("depot"); len(got) != 2 {
+		t.Errorf("after street was deleted, depot lists EVSEs %v, want both", got)
+	}
+	// null puts an EVSE back where its station is.
+	ts.mustDo(http.StatusOK, "PATCH", "/api/v1/stations/EV-CP1/evses/1", map[string]any{"locationId": "depot"})
+	if out := ts.mustDo(http.StatusOK, "PATCH", "/api/v1/stations/EV-CP1/evses/1", map[string]any{"locationId": nil}); out["locationId"] != "depot" || out["ownLocation"] != false {
+		t.Errorf("EVSE 1 after null = %v", out)
+	}
+}

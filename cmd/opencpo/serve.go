@@ -113,8 +113,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		RefreshConfigOnBoot: !cfg.NoConfigRefresh,
 		CostUpdateEvery:     cfg.costUpdateEvery,
 	}, store)
-	observer, frames := messageLog(cfg)
-	ws := ocppws.New(ocppws.Config{Frames: observer}, central, log, reg)
+	frames := messageLog(cfg)
+	ws := ocppws.New(ocppws.Config{Frames: frames.observer}, central, log, reg)
 	central.UseCaller(ws)
 	if err := cl.serveCalls(central); err != nil {
 		return err
@@ -131,10 +131,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return err
 	}
 	central.UseUploads(box)
-	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Frames: frames,
+	rest := api.New(api.Config{BootstrapTokenDigest: tokenDigest, Events: events, Frames: frames.api,
 		TokenUsageEvery: cfg.tokenUsageEvery, PublicURL: cfg.PublicURL, LogFiles: box, FirmwareFiles: box, Log: log}, store, central)
 
-	ui, err := console.New(console.Config{Events: events, Assets: web.FS, Frames: frames, APITokenRevoked: rest.ForgetAPIToken, Log: log}, store, central)
+	ui, err := console.New(console.Config{Events: events, Assets: web.FS, Frames: frames.console, APITokenRevoked: rest.ForgetAPIToken, Log: log}, store, central)
 	if err != nil {
 		return err
 	}

@@ -148,13 +148,15 @@ func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// locationStations loads the stations of a location (at most maxLocationStations).
-func (s *Server) locationStations(ctx context.Context, id string) ([]domain.Station, error) {
-	ids, err := s.store.LocationStations(ctx, id, maxLocationStations)
+// locationStations loads what stands at a location: the stations assigned to it (at most
+// maxLocationStations) and the stations with an EVSE assigned to it on its own, each with only
+// the EVSEs that are here (an EVSE with a location of its own elsewhere is left out).
+func (s *Server) locationStations(ctx context.Context, id string) ([]stationJSON, error) {
+	ids, _, err := domain.StationsAt(ctx, s.store, id, maxLocationStations)
 	if err != nil {
 		return nil, err
 	}
-	sts := make([]domain.Station, 0, len(ids))
+	views := make([]stationJSON, 0, len(ids))
 	for _, sid := range ids {
 		st, err := s.store.Station(ctx, sid)
 		if errors.Is(err, domain.ErrNotFound) {
@@ -163,9 +165,21 @@ func (s *Server) locationStations(ctx context.Context, id string) ([]domain.Stat
 		if err != nil {
 			return nil, err
 		}
-		sts = append(sts, st)
+		views = append(views, stationView(st))
 	}
-	return sts, nil
+	if err := s.addLocations(ctx, views); err != nil {
+		return nil, err
+	}
+	for i := range views {
+		here := views[i].EVSEs[:0]
+		for _, e := range views[i].EVSEs {
+			if e.LocationID != nil && *e.LocationID == id {
+				here = append(here, e)
+			}
+		}
+		views[i].EVSEs = here
+	}
+	return views, nil
 }
 
 func (s *Server) getLocation(w http.ResponseWriter, r *http.Request) error {
@@ -174,17 +188,11 @@ func (s *Server) getLocation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sts, err := s.locationStations(r.Context(), id)
+	views, err := s.locationStations(r.Context(), id)
 	if err != nil {
 		return err
 	}
 	v := locationView(l)
-	views := make([]stationJSON, 0, len(sts))
-	for _, st := range sts {
-		sv := stationView(st)
-		sv.LocationID = &id
-		views = append(views, sv)
-	}
 	v.Stations = &views
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -305,8 +313,8 @@ func (s *Server) locationAvailability(w http.ResponseWriter, r *http.Request) er
 					out.OfflineConnectors++
 					continue
 				}
-				out.Connectors[string(c.Status)]++
-				available = available || c.Status == domain.ConnectorAvailable
+				out.Connectors[c.Status]++
+				available = available || c.Status == string(domain.ConnectorAvailable)
 			}
 			if available {
 				out.AvailableEVSEs++

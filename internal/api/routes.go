@@ -17,6 +17,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/stations/{id}", s.getStation},
 		{"PATCH", "/api/v1/stations/{id}", s.patchStation},
 		{"DELETE", "/api/v1/stations/{id}", s.deleteStation},
+		{"PATCH", "/api/v1/stations/{id}/evses/{evseId}", s.patchEVSE},
 		{"GET", "/api/v1/stations/{id}/events", s.listStationEvents},
 		{"POST", "/api/v1/stations/{id}/ocpp/{action}", s.rawCall},
 		{"GET", "/api/v1/stations/{id}/messages", s.listMessages},

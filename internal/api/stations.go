@@ -41,6 +41,10 @@ type stationJSON struct {
 type evseJSON struct {
 	ID         int             `json:"id"`
 	Connectors []connectorJSON `json:"connectors"`
+	// LocationID is where the EVSE is: its own location if it has one, else its station's
+	// (null when neither); OwnLocation says it is the EVSE's own (docs/locations.md).
+	LocationID  *string `json:"locationId"`
+	OwnLocation bool    `json:"ownLocation"`
 }
 
 type connectorJSON struct {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -14,36 +13,25 @@ import (
 	"github.com/opencpo/opencpo/internal/pricing"
 )
 
-// tariffIDPattern: OCPI's CiString(36), limited to characters that sit well in a URL path.
-var tariffIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,36}$`)
-
 // putTariff stores an OCPI 2.2.1 Tariff object under the path's id: 201 new, 200 replaced.
 func (s *Server) putTariff(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if !tariffIDPattern.MatchString(id) {
-		return domain.Errorf(domain.ErrInvalid, "the tariff id must be 1 to 36 characters of A-Z, a-z, 0-9, '.', '_', '-'")
+	if err := pricing.CheckTariffID(id); err != nil {
+		return err
 	}
 	var t pricing.Tariff
 	if err := decodeBody(w, r, &t); err != nil {
 		return err
 	}
-	if t.ID != "" && t.ID != id {
-		return domain.Errorf(domain.ErrInvalid, "id: %q in the body differs from %q in the path", t.ID, id)
-	}
-	t.ID = id
-	now := s.now().UTC().Truncate(time.Second)
-	t.LastUpdated = &now
-	if err := t.Validate(); err != nil {
-		return err
-	}
-	body, err := json.Marshal(t)
+	rec, err := pricing.Record(id, t, s.now())
 	if err != nil {
 		return err
 	}
-	created, err := s.store.PutTariff(r.Context(), domain.Tariff{ID: id, Body: body, UpdatedAt: now})
+	created, err := s.store.PutTariff(r.Context(), rec)
 	if err != nil {
 		return err
 	}
+	body := rec.Body
 	s.auditChange(r.Context(), "", "PutTariff", json.RawMessage(body))
 	status := http.StatusOK
 	if created {

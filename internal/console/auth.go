@@ -7,6 +7,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,13 +22,12 @@ import (
 // cookieName is the session cookie. It holds a random id; the server keeps only its SHA-256.
 const cookieName = "opencpo_session"
 
-// session is one signed-in browser. Sessions live in memory: a restart signs everyone out.
+// session is one signed-in browser, as read from the database (domain.ConsoleSession): a restart
+// signs nobody out, and every node of a cluster accepts the same cookie.
 type session struct {
-	email    string
-	csrf     string // synchronizer token for every state-changing request
-	created  time.Time
-	lastSeen time.Time
-	flash    flash // a message for the next page (after a redirect)
+	email string
+	csrf  string // synchronizer token for every state-changing request
+	flash flash  // a message for the next page (after a redirect)
 }
 
 type flash struct {
@@ -34,15 +35,24 @@ type flash struct {
 	Error   bool
 }
 
+// touchEvery is how stale the stored last use may get before a request moves it: at most one
+// write a minute per session, at the price of an idle timeout that is a minute coarse.
+const touchEvery = time.Minute
+
+// pruneEvery spaces the deletion of expired sessions (done at sign-in, where rows are added).
+const pruneEvery = 5 * time.Minute
+
+// sessionStore keeps console sessions in the database under the SHA-256 of their id.
 type sessionStore struct {
-	mu          sync.Mutex
-	byHash      map[string]*session
+	db          domain.ConsoleSessionStore
 	now         func() time.Time
 	idle, maxAg time.Duration
+	mu          sync.Mutex
+	lastPrune   time.Time
 }
 
-func newSessionStore(now func() time.Time, idle, maxAge time.Duration) *sessionStore {
-	return &sessionStore{byHash: map[string]*session{}, now: now, idle: idle, maxAg: maxAge}
+func newSessionStore(db domain.ConsoleSessionStore, now func() time.Time, idle, maxAge time.Duration) *sessionStore {
+	return &sessionStore{db: db, now: now, idle: idle, maxAg: maxAge}
 }
 
 func randomToken() string {
@@ -57,107 +67,101 @@ func hashID(id string) string {
 }
 
 // create starts a session for email and returns the cookie value (the only copy of the id).
-func (st *sessionStore) create(email string) string {
+func (st *sessionStore) create(ctx context.Context, email string) (string, error) {
+	now := st.now().UTC().Truncate(time.Microsecond)
+	st.prune(ctx, now)
 	id := randomToken()
-	now := st.now()
+	err := st.db.CreateConsoleSession(ctx, domain.ConsoleSession{IDHash: hashID(id), Email: email, CSRF: randomToken(),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(st.maxAg)})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// prune deletes the sessions past their idle or absolute timeout, at most every pruneEvery.
+func (st *sessionStore) prune(ctx context.Context, now time.Time) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.pruneLocked(now)
-	st.byHash[hashID(id)] = &session{email: email, csrf: randomToken(), created: now, lastSeen: now}
-	return id
+	due := now.Sub(st.lastPrune) >= pruneEvery
+	if due {
+		st.lastPrune = now
+	}
+	st.mu.Unlock()
+	if due {
+		_, _ = st.db.PruneConsoleSessions(ctx, now, now.Add(-st.idle)) // retried at the next sign-in
+	}
+}
+
+// live reads the session of a cookie value and tells whether it is within both timeouts; an
+// expired one is deleted. nil and no error: no such session.
+func (st *sessionStore) live(ctx context.Context, id string) (*domain.ConsoleSession, error) {
+	if id == "" || len(id) > 256 {
+		return nil, nil
+	}
+	cs, err := st.db.ConsoleSession(ctx, hashID(id))
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := st.now()
+	if now.Sub(cs.LastSeenAt) > st.idle || !now.Before(cs.ExpiresAt) {
+		_ = st.db.DeleteConsoleSession(ctx, cs.IDHash)
+		return nil, nil
+	}
+	return &cs, nil
 }
 
 // get returns the live session of a cookie value and moves its idle timer; nil if none.
-func (st *sessionStore) get(id string) (*session, string) {
-	if id == "" {
-		return nil, ""
+func (st *sessionStore) get(ctx context.Context, id string) (*session, string, error) {
+	cs, err := st.live(ctx, id)
+	if cs == nil || err != nil {
+		return nil, "", err
 	}
-	key := hashID(id)
-	now := st.now()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	s := st.byHash[key]
-	if s == nil {
-		return nil, ""
+	if now := st.now(); now.Sub(cs.LastSeenAt) >= touchEvery {
+		if err := st.db.TouchConsoleSession(ctx, cs.IDHash, now.UTC().Truncate(time.Microsecond), false); err != nil {
+			return nil, "", err
+		}
 	}
-	if now.Sub(s.lastSeen) > st.idle || now.Sub(s.created) > st.maxAg {
-		delete(st.byHash, key)
-		return nil, ""
-	}
-	s.lastSeen = now
-	return s, key
+	return &session{email: cs.Email, csrf: cs.CSRF, flash: flash{Message: cs.FlashMessage, Error: cs.FlashError}}, cs.IDHash, nil
 }
 
 // alive reports whether the session of a cookie value is still valid, without counting this as
 // a use (an open event stream must not keep an unattended session alive).
-func (st *sessionStore) alive(id string) bool {
-	now := st.now()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	s := st.byHash[hashID(id)]
-	return s != nil && now.Sub(s.lastSeen) <= st.idle && now.Sub(s.created) <= st.maxAg
+func (st *sessionStore) alive(ctx context.Context, id string) bool {
+	cs, err := st.live(ctx, id)
+	return cs != nil && err == nil
 }
 
-func (st *sessionStore) delete(key string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	delete(st.byHash, key)
+func (st *sessionStore) delete(ctx context.Context, key string) error {
+	return st.db.DeleteConsoleSession(context.WithoutCancel(ctx), key)
 }
 
-// deleteUser ends every session of a user (disabled, or role taken away).
-func (st *sessionStore) deleteUser(email string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for k, s := range st.byHash {
-		if s.email == email {
-			delete(st.byHash, k)
-		}
-	}
+// deleteUser ends every session of a user (disabled, or password reset).
+func (st *sessionStore) deleteUser(ctx context.Context, email string) error {
+	_, err := st.db.DeleteUserConsoleSessions(context.WithoutCancel(ctx), email)
+	return err
 }
 
-func (st *sessionStore) setFlash(key string, f flash) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if s := st.byHash[key]; s != nil {
-		s.flash = f
-	}
+func (st *sessionStore) setFlash(ctx context.Context, key string, f flash) error {
+	return st.db.SetConsoleFlash(context.WithoutCancel(ctx), key, f.Message, f.Error)
 }
 
-func (st *sessionStore) takeFlash(key string) flash {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	s := st.byHash[key]
-	if s == nil {
-		return flash{}
-	}
-	f := s.flash
-	s.flash = flash{}
-	return f
-}
-
-func (st *sessionStore) pruneLocked(now time.Time) {
-	if len(st.byHash) < 1024 {
-		return
-	}
-	for k, s := range st.byHash {
-		if now.Sub(s.lastSeen) > st.idle || now.Sub(s.created) > st.maxAg {
-			delete(st.byHash, k)
-		}
-	}
+// clearFlash drops the flash message once a page showed it.
+func (st *sessionStore) clearFlash(ctx context.Context, key string) error {
+	return st.db.TouchConsoleSession(context.WithoutCancel(ctx), key, st.now().UTC().Truncate(time.Microsecond), true)
 }
 
 // throttle slows down password guessing: after maxFails failed sign-ins for one email (or
 // maxFailsIP from one address) within window, further attempts are refused until the window
-// of the first failure has passed.
+// of the first failure has passed. The counts are in the database (hashed keys), so every node
+// of a cluster counts the same guesses.
 type throttle struct {
-	mu    sync.Mutex
-	now   func() time.Time
-	fails map[string]*failures
-}
-
-type failures struct {
-	n     int
-	first time.Time
+	db        domain.LoginThrottleStore
+	now       func() time.Time
+	mu        sync.Mutex
+	lastPrune time.Time
 }
 
 const (
@@ -166,8 +170,8 @@ const (
 	maxFailsIP     = 20
 )
 
-func newThrottle(now func() time.Time) *throttle {
-	return &throttle{now: now, fails: map[string]*failures{}}
+func newThrottle(db domain.LoginThrottleStore, now func() time.Time) *throttle {
+	return &throttle{db: db, now: now}
 }
 
 func (t *throttle) limitOf(key string) int {
@@ -178,51 +182,44 @@ func (t *throttle) limitOf(key string) int {
 }
 
 // blocked reports whether any of keys is locked out, and until when.
-func (t *throttle) blocked(keys ...string) (bool, time.Time) {
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range keys {
-		f := t.fails[k]
-		if f == nil {
-			continue
-		}
-		if now.Sub(f.first) > throttleWindow {
-			delete(t.fails, k)
-			continue
-		}
-		if f.n >= t.limitOf(k) {
-			return true, f.first.Add(throttleWindow)
+func (t *throttle) blocked(ctx context.Context, keys ...string) (bool, time.Time, error) {
+	hashes := make([]string, len(keys))
+	for i, k := range keys {
+		hashes[i] = hashID(k)
+	}
+	counts, err := t.db.LoginFailures(ctx, hashes, t.now().UTC(), throttleWindow)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	for i, k := range keys {
+		if f, ok := counts[hashes[i]]; ok && f.Failures >= t.limitOf(k) {
+			return true, f.First.Add(throttleWindow), nil
 		}
 	}
-	return false, time.Time{}
+	return false, time.Time{}, nil
 }
 
-func (t *throttle) fail(keys ...string) {
-	now := t.now()
+// fail counts a failed sign-in for every key; stale counts are pruned now and then.
+func (t *throttle) fail(ctx context.Context, keys ...string) error {
+	now := t.now().UTC().Truncate(time.Microsecond)
+	hashes := make([]string, len(keys))
+	for i, k := range keys {
+		hashes[i] = hashID(k)
+	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.fails) > 100_000 { // a flood of made-up emails must not grow memory without bound
-		for k, f := range t.fails {
-			if now.Sub(f.first) > throttleWindow {
-				delete(t.fails, k)
-			}
-		}
+	prune := now.Sub(t.lastPrune) >= pruneEvery
+	if prune {
+		t.lastPrune = now
 	}
-	for _, k := range keys {
-		f := t.fails[k]
-		if f == nil || now.Sub(f.first) > throttleWindow {
-			f = &failures{first: now}
-			t.fails[k] = f
-		}
-		f.n++
+	t.mu.Unlock()
+	if prune {
+		_, _ = t.db.PruneLoginFailures(ctx, now, throttleWindow) // retried at a later failure
 	}
+	return t.db.AddLoginFailures(context.WithoutCancel(ctx), hashes, now, throttleWindow)
 }
 
-func (t *throttle) succeed(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, key)
+func (t *throttle) succeed(ctx context.Context, key string) error {
+	return t.db.ClearLoginFailures(context.WithoutCancel(ctx), hashID(key))
 }
 
 func clientIP(r *http.Request) string {
@@ -255,6 +252,7 @@ type who struct {
 	user    domain.User
 	sessKey string
 	csrf    string
+	flash   flash // the message waiting for the next page, if any
 }
 
 type whoKey struct{}
@@ -297,15 +295,24 @@ func (s *Server) authorize(need need, h handlerFunc) http.Handler {
 		var (
 			sess *session
 			key  string
+			err  error
 		)
-		if c, err := r.Cookie(cookieName); err == nil {
-			sess, key = s.sessions.get(c.Value)
+		if c, cerr := r.Cookie(cookieName); cerr == nil {
+			if sess, key, err = s.sessions.get(r.Context(), c.Value); err != nil {
+				s.renderError(w, r, fmt.Errorf("console: read session: %w", err))
+				return
+			}
 		}
 		var user domain.User
 		if sess != nil {
 			u, err := s.store.User(r.Context(), sess.email)
+			if err != nil && !errors.Is(err, domain.ErrNotFound) {
+				s.renderError(w, r, fmt.Errorf("console: read user: %w", err))
+				return
+			}
 			if err != nil || u.Disabled {
-				s.sessions.delete(key)
+				// Deleted or disabled since sign-in: the session ends here, on every node.
+				_ = s.sessions.delete(r.Context(), key)
 				sess = nil
 			} else {
 				user = u
@@ -338,7 +345,7 @@ func (s *Server) authorize(need need, h handlerFunc) http.Handler {
 			s.renderError(w, r, domain.Errorf(domain.ErrForbidden, "your role (%s) may not do this", user.Role))
 			return
 		}
-		ctx := context.WithValue(r.Context(), whoKey{}, who{user: user, sessKey: key, csrf: sess.csrf})
+		ctx := context.WithValue(r.Context(), whoKey{}, who{user: user, sessKey: key, csrf: sess.csrf, flash: sess.flash})
 		if err := h(w, r.WithContext(ctx)); err != nil {
 			s.renderError(w, r.WithContext(ctx), err)
 		}
@@ -371,5 +378,7 @@ func (n need) allows(r domain.Role) bool {
 
 // Flash stores a message for the next page the user sees.
 func (s *Server) setFlash(r *http.Request, msg string, isErr bool) {
-	s.sessions.setFlash(whoOf(r.Context()).sessKey, flash{Message: msg, Error: isErr})
+	if err := s.sessions.setFlash(r.Context(), whoOf(r.Context()).sessKey, flash{Message: msg, Error: isErr}); err != nil {
+		s.log.ErrorContext(r.Context(), "console: flash message lost", "err", err)
+	}
 }

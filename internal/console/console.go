@@ -24,6 +24,8 @@ import (
 // FrameLog is the per-station log of recent OCPP frames (package framelog).
 type FrameLog interface {
 	Messages(stationID string, q framelog.Query) []framelog.Message
+	// Watch tells of new frames of a station until ctx ends (the message log page's live refresh).
+	Watch(ctx context.Context, stationID string) <-chan struct{}
 }
 
 // Operations is what the console needs from the OCPP side (the REST API uses the same methods).
@@ -36,6 +38,15 @@ type Operations interface {
 	StartSession(ctx context.Context, actor, stationID string, evseID int, idToken string) (domain.RemoteStart, error)
 	// StopSession asks a station to stop an active session.
 	StopSession(ctx context.Context, actor string, sessionID int64) (string, error)
+	// TemplateDrift compares the stations of a configuration template's model with it.
+	TemplateDrift(ctx context.Context, templateID string) ([]domain.ConfigDrift, error)
+	// ApplyTemplate sends a template's values to the drifted stations of its model (all of them
+	// when stationIDs is empty), audited under actor.
+	ApplyTemplate(ctx context.Context, actor, templateID string, stationIDs []string) ([]domain.TemplateApply, error)
+	// ResumeCampaign continues a halted firmware campaign; CancelCampaign stops one. Both are
+	// audited under actor.
+	ResumeCampaign(ctx context.Context, actor string, id int64) (domain.Campaign, error)
+	CancelCampaign(ctx context.Context, actor string, id int64) (domain.Campaign, error)
 }
 
 // Config holds what the console is started with.
@@ -111,8 +122,8 @@ func New(cfg Config, store domain.Store, ops Operations) (*Server, error) {
 		s.hasMap = true
 	}
 	s.billing = billing.New(store, cfg.Now, cfg.Log)
-	s.sessions = newSessionStore(cfg.Now, cfg.IdleTimeout, cfg.MaxAge)
-	s.throttle = newThrottle(cfg.Now)
+	s.sessions = newSessionStore(store, cfg.Now, cfg.IdleTimeout, cfg.MaxAge)
+	s.throttle = newThrottle(store, cfg.Now)
 	return s, nil
 }
 

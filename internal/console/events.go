@@ -12,6 +12,10 @@ import (
 
 const keepAlive = 25 * time.Second
 
+// EventMessagesNew is the console's own event (not the bus's): a frame of the station whose
+// message log the tab shows was recorded.
+const EventMessagesNew domain.EventKind = "messages.new"
+
 // streamEvents is the one server-sent-events connection of a console tab: every event of the
 // bus as a `data:` line of JSON. The page's script updates the parts of the page it concerns.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
@@ -28,6 +32,14 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 	}()
 	events := s.cfg.Events.Subscribe(ctx)
+	// The message log page asks for its station's frames too (?messages=<station id>); frames
+	// may hold idTokens, so only for the roles that may read the log. Frames are recorded by the
+	// node the station is connected to, as the page itself shows.
+	var frames <-chan struct{}
+	watched := r.URL.Query().Get("messages")
+	if watched != "" && s.cfg.Frames != nil && whoOf(ctx).user.Role.CanOperate() {
+		frames = s.cfg.Frames.Watch(ctx, watched) // before the answer starts: no frame is missed
+	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -58,6 +70,14 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 			if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
 				return nil
 			}
+		case <-frames:
+			data, err := json.Marshal(domain.Event{Kind: EventMessagesNew, StationID: watched, At: s.now().UTC()})
+			if err != nil {
+				return nil
+			}
+			if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
+				return nil
+			}
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return nil
@@ -66,7 +86,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 			if cookie == nil {
 				return nil
 			}
-			if !s.sessions.alive(cookie.Value) {
+			if !s.sessions.alive(ctx, cookie.Value) {
 				return nil
 			}
 		}

@@ -28,7 +28,36 @@ type locationsData struct {
 
 type locationRow struct {
 	domain.Location
-	Stations []domain.Station
+	Stations []placed
+}
+
+// placed is a station with something at a location: the station itself (assigned there) and/or
+// some of its EVSEs (assigned there on their own).
+type placed struct {
+	domain.Station
+	// Assigned: the station itself is assigned to the location.
+	Assigned bool
+	// Here are the EVSEs at the location; Partial is set when some of its EVSEs are not.
+	Here    []placedEVSE
+	Partial bool
+	// Elsewhere are the EVSEs of an assigned station that stand at another location.
+	Elsewhere []placedEVSE
+}
+
+type placedEVSE struct {
+	domain.EVSE
+	// Own: the EVSE has a location of its own (else it is where its station is).
+	Own      bool
+	Location string
+}
+
+// EVSEIDs lists the ids of the EVSEs here (for the map's popup).
+func (p placed) EVSEIDs() []int {
+	ids := make([]int, len(p.Here))
+	for i, e := range p.Here {
+		ids[i] = e.ID
+	}
+	return ids
 }
 
 type mapLocation struct {
@@ -43,6 +72,8 @@ type mapLocation struct {
 type mapStation struct {
 	ID    string `json:"id"`
 	State string `json:"state"`
+	// EVSEs lists the EVSEs at this location when not all of the station's are.
+	EVSEs []int `json:"evses,omitempty"`
 }
 
 func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) error {
@@ -75,7 +106,11 @@ func (s *Server) renderLocations(w http.ResponseWriter, r *http.Request, status 
 				Address:  fmt.Sprintf("%s, %s %s, %s", l.Address.Street, l.Address.PostalCode, l.Address.City, l.Address.Country),
 				Stations: []mapStation{}}
 			for _, st := range sts {
-				ml.Stations = append(ml.Stations, mapStation{ID: st.ID, State: stationState(st)})
+				m := mapStation{ID: st.ID, State: stationState(st.Station)}
+				if st.Partial {
+					m.EVSEs = st.EVSEIDs()
+				}
+				ml.Stations = append(ml.Stations, m)
 			}
 			d.Map = append(d.Map, ml)
 		}
@@ -87,24 +122,48 @@ func (s *Server) renderLocations(w http.ResponseWriter, r *http.Request, status 
 	return s.render(w, r, status, "locations", "Locations", "locations", d)
 }
 
-// stationsAt reads the stations of a location.
-func (s *Server) stationsAt(r *http.Request, id string) ([]domain.Station, error) {
-	ids, err := s.store.LocationStations(r.Context(), id, maxLocationStationsShown)
+// stationsAt reads what stands at a location: the stations assigned to it and the stations with
+// an EVSE assigned to it on its own, ordered by id, each with the EVSEs that are here (an EVSE's
+// own location overrides its station's) and those of an assigned station that are elsewhere.
+func (s *Server) stationsAt(r *http.Request, id string) ([]placed, error) {
+	ctx := r.Context()
+	ids, assigned, err := domain.StationsAt(ctx, s.store, id, maxLocationStationsShown)
 	if err != nil {
 		return nil, err
 	}
-	sts := make([]domain.Station, 0, len(ids))
+	own, err := s.store.EVSELocations(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]placed, 0, len(ids))
 	for _, sid := range ids {
-		st, err := s.store.Station(r.Context(), sid)
+		st, err := s.store.Station(ctx, sid)
 		if errors.Is(err, domain.ErrNotFound) {
 			continue // deleted since
 		}
 		if err != nil {
 			return nil, err
 		}
-		sts = append(sts, st)
+		p := placed{Station: st, Assigned: assigned[sid]}
+		stationLoc := ""
+		if p.Assigned {
+			stationLoc = id
+		}
+		for _, e := range st.EVSEs {
+			loc := domain.EVSELocation(stationLoc, own[sid], e.ID)
+			_, isOwn := own[sid][e.ID]
+			pe := placedEVSE{EVSE: e, Own: isOwn, Location: loc}
+			switch {
+			case loc == id:
+				p.Here = append(p.Here, pe)
+			case p.Assigned:
+				p.Elsewhere = append(p.Elsewhere, pe)
+			}
+		}
+		p.Partial = len(p.Here) < len(st.EVSEs)
+		out = append(out, p)
 	}
-	return sts, nil
+	return out, nil
 }
 
 var weekdays = []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
@@ -250,27 +309,51 @@ func locationAudit(l domain.Location) map[string]any {
 
 type locationPageData struct {
 	Location domain.Location
-	Stations []domain.Station
+	Stations []placed
 	Form     *form
 	// Unplaced lists stations without a location, offered for assignment.
 	Unplaced []string
 	Assign   *form
+	// AssignEVSE is the form that puts one EVSE here on its own; Delete the deletion form.
+	AssignEVSE, Delete *form
+	// Names maps the ids of other locations named on the page to their names.
+	Names map[string]string
 }
 
 func (s *Server) locationPage(w http.ResponseWriter, r *http.Request) error {
-	return s.renderLocation(w, r, http.StatusOK, nil, nil)
+	return s.renderLocation(w, r, http.StatusOK, locationForms{})
 }
 
-func (s *Server) renderLocation(w http.ResponseWriter, r *http.Request, status int, f, assign *form) error {
+// locationForms are the forms of a location page; nil ones are shown empty (or, for the edit
+// form, with the stored values).
+type locationForms struct {
+	edit, assign, assignEVSE, delete *form
+}
+
+func (s *Server) renderLocation(w http.ResponseWriter, r *http.Request, status int, forms locationForms) error {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	l, err := s.store.Location(ctx, id)
 	if err != nil {
 		return err
 	}
-	d := locationPageData{Location: l, Form: f, Assign: assign}
+	d := locationPageData{Location: l, Form: forms.edit, Assign: forms.assign, AssignEVSE: forms.assignEVSE,
+		Delete: forms.delete, Names: map[string]string{}}
 	if d.Stations, err = s.stationsAt(r, id); err != nil {
 		return err
+	}
+	for _, p := range d.Stations {
+		for _, e := range p.Elsewhere {
+			if _, ok := d.Names[e.Location]; ok || e.Location == "" {
+				continue
+			}
+			other, err := s.store.Location(ctx, e.Location)
+			if err == nil {
+				d.Names[e.Location] = other.Name
+			} else if !errors.Is(err, domain.ErrNotFound) {
+				return err
+			}
+		}
 	}
 	if d.Form == nil {
 		allDay, text := hoursText(l.OpeningHours)
@@ -282,8 +365,10 @@ func (s *Server) renderLocation(w http.ResponseWriter, r *http.Request, status i
 		}
 		d.Form = &form{Values: v, Errors: map[string]string{}}
 	}
-	if d.Assign == nil {
-		d.Assign = &form{Errors: map[string]string{}}
+	for _, f := range []**form{&d.Assign, &d.AssignEVSE, &d.Delete} {
+		if *f == nil {
+			*f = &form{Errors: map[string]string{}}
+		}
 	}
 	if whoOf(ctx).user.Role.CanOperate() {
 		if d.Unplaced, err = s.unplacedStations(r); err != nil {
@@ -338,7 +423,7 @@ func (s *Server) updateLocation(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if errors.Is(err, errForm) {
-		return s.renderLocation(w, r, http.StatusBadRequest, f, nil)
+		return s.renderLocation(w, r, http.StatusBadRequest, locationForms{edit: f})
 	}
 	if err != nil {
 		return err
@@ -381,7 +466,7 @@ func (s *Server) assignStation(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if !f.ok() {
-		return s.renderLocation(w, r, http.StatusBadRequest, nil, f)
+		return s.renderLocation(w, r, http.StatusBadRequest, locationForms{assign: f})
 	}
 	s.audit(ctx, whoOf(ctx).user.Email, stationID, "SetStationLocation", map[string]any{"stationId": stationID, "locationId": target})
 	if target == "" {
@@ -390,4 +475,84 @@ func (s *Server) assignStation(w http.ResponseWriter, r *http.Request) error {
 		s.setFlash(r, "Station "+stationID+" assigned to this location.", false)
 	}
 	return redirect(w, r, "/locations/"+url.PathEscape(id))
+}
+
+// assignEVSE puts one EVSE of a station at this location on its own (overriding its station's
+// location), or (remove) takes that away: the EVSE is then where its station is.
+func (s *Server) assignEVSE(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if _, err := s.store.Location(ctx, id); err != nil {
+		return err
+	}
+	f := newForm(r)
+	stationID := strings.TrimSpace(f.Get("stationId"))
+	evseText := strings.TrimSpace(f.Get("evseId"))
+	remove := f.Get("remove") != ""
+	if stationID == "" {
+		f.fail("stationId", "choose a station")
+	}
+	evseID, err := strconv.Atoi(evseText)
+	if err != nil || evseID < 1 {
+		f.fail("evseId", "enter the number of the EVSE (1, 2, …)")
+	}
+	target := id
+	if f.ok() && remove {
+		target = ""
+		own, err := s.store.EVSELocations(ctx, []string{stationID})
+		if err != nil {
+			return err
+		}
+		if own[stationID][evseID] != id {
+			f.fail("evseId", fmt.Sprintf("EVSE %d of %s is not assigned to this location on its own", evseID, stationID))
+		}
+	}
+	if f.ok() {
+		err := s.store.SetEVSELocation(ctx, stationID, evseID, target)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			if _, serr := s.store.Station(ctx, stationID); errors.Is(serr, domain.ErrNotFound) {
+				f.fail("stationId", "there is no station "+stationID)
+			} else {
+				f.fail("evseId", fmt.Sprintf("station %s has no EVSE %d (an EVSE is known once the station reported a connector of it)", stationID, evseID))
+			}
+		case err != nil:
+			return err
+		}
+	}
+	if !f.ok() {
+		return s.renderLocation(w, r, http.StatusBadRequest, locationForms{assignEVSE: f})
+	}
+	s.audit(ctx, whoOf(ctx).user.Email, stationID, "SetEVSELocation", map[string]any{"stationId": stationID, "evseId": evseID, "locationId": target})
+	if remove {
+		s.setFlash(r, fmt.Sprintf("EVSE %d of %s is where its station is again.", evseID, stationID), false)
+	} else {
+		s.setFlash(r, fmt.Sprintf("EVSE %d of %s assigned to this location.", evseID, stationID), false)
+	}
+	return redirect(w, r, "/locations/"+url.PathEscape(id))
+}
+
+// deleteLocation deletes a location after the browser's confirmation. With stations or EVSEs
+// assigned it asks for the "unassign them" box to be ticked, which unassigns them in the same
+// transaction (as the API's ?force=true).
+func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	l, err := s.store.Location(ctx, id)
+	if err != nil {
+		return err
+	}
+	f := newForm(r)
+	force := f.Get("force") != ""
+	err = s.store.DeleteLocation(ctx, id, force)
+	if errors.Is(err, domain.ErrConflict) {
+		f.fail("force", "stations or EVSEs are assigned to this location: tick the box to unassign them and delete it")
+		return s.renderLocation(w, r, http.StatusConflict, locationForms{delete: f})
+	}
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, whoOf(ctx).user.Email, "", "DeleteLocation", map[string]any{"id": id, "name": l.Name, "force": force})
+	s.setFlash(r, "Location "+l.Name+" deleted.", false)
+	return redirect(w, r, "/locations")
 }

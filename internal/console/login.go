@@ -45,7 +45,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	keyEmail, keyIP := "email:"+email, "ip:"+clientIP(r)
-	if locked, until := s.throttle.blocked(keyEmail, keyIP); locked {
+	locked, until, err := s.throttle.blocked(r.Context(), keyEmail, keyIP)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "console: sign-in throttle", "err", err)
+		fail(http.StatusServiceUnavailable, "Signing in failed on the server side. Try again in a moment.")
+		return
+	}
+	if locked {
 		w.Header().Set("Retry-After", fmt.Sprint(int(until.Sub(s.now()).Seconds())+1))
 		fail(http.StatusTooManyRequests, "Too many failed sign-ins. Wait a few minutes, then try again.")
 		return
@@ -64,24 +70,34 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		if err != nil && !isNotFound(err) {
 			s.log.ErrorContext(r.Context(), "console: sign-in lookup", "err", err)
 		}
-		s.throttle.fail(keyEmail, keyIP)
+		if err := s.throttle.fail(r.Context(), keyEmail, keyIP); err != nil {
+			s.log.ErrorContext(r.Context(), "console: count failed sign-in", "err", err)
+		}
 		fail(http.StatusUnauthorized, "The email address or the password is wrong, or the account is disabled.")
 		return
 	}
-	s.throttle.succeed(keyEmail)
-	// Drop a session this browser may already have: a fresh id at every sign-in (no fixation).
-	if c, err := r.Cookie(cookieName); err == nil {
-		if _, key := s.sessions.get(c.Value); key != "" {
-			s.sessions.delete(key)
-		}
+	if err := s.throttle.succeed(r.Context(), keyEmail); err != nil {
+		s.log.ErrorContext(r.Context(), "console: clear failed sign-ins", "err", err)
 	}
-	setSessionCookie(w, r, s.sessions.create(u.Email), s.cfg.MaxAge)
+	// Drop a session this browser may already have: a fresh id at every sign-in (no fixation).
+	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		_ = s.sessions.delete(r.Context(), hashID(c.Value))
+	}
+	id, err := s.sessions.create(r.Context(), u.Email)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "console: start session", "err", err)
+		fail(http.StatusServiceUnavailable, "Signing in failed on the server side. Try again in a moment.")
+		return
+	}
+	setSessionCookie(w, r, id, s.cfg.MaxAge)
 	s.log.InfoContext(r.Context(), "console: signed in", "user", u.Email)
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	s.sessions.delete(whoOf(r.Context()).sessKey)
+	if err := s.sessions.delete(r.Context(), whoOf(r.Context()).sessKey); err != nil {
+		return fmt.Errorf("console: sign out: %w", err)
+	}
 	setSessionCookie(w, r, "", 0)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil

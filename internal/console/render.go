@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,10 +72,14 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.2f", *wh/1000)
 	},
-	"lower": strings.ToLower,
-	"path":  url.PathEscape,
-	"query": url.QueryEscape,
-	"eq2":   func(a, b string) bool { return a == b },
+	"lower":       strings.ToLower,
+	"restriction": restrictionText,
+	"inc":         func(i int) int { return i + 1 },
+	"percent":     func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + " %" },
+	"component":   componentText,
+	"path":        url.PathEscape,
+	"query":       url.QueryEscape,
+	"eq2":         func(a, b string) bool { return a == b },
 }
 
 // render writes a whole page. Pages are rendered into a buffer first so that a template error
@@ -86,8 +91,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	wh := whoOf(r.Context())
 	v := view{Title: title, Nav: nav, User: wh.user, CSRF: wh.csrf, HasChart: s.hasChart, HasMap: s.hasMap && page == "locations", Data: data}
-	if wh.sessKey != "" && r.Header.Get("X-Live") == "" {
-		v.Flash = s.sessions.takeFlash(wh.sessKey)
+	if wh.sessKey != "" && wh.flash.Message != "" && r.Header.Get("X-Live") == "" {
+		// Shown once: the stored message goes as this page takes it.
+		v.Flash = wh.flash
+		if err := s.sessions.clearFlash(r.Context(), wh.sessKey); err != nil {
+			s.log.ErrorContext(r.Context(), "console: clear flash", "err", err)
+		}
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {

@@ -138,7 +138,9 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, status, "sessions", "Sessions", "sessions", d)
 }
 
-// exportSessions writes every session of the filter as CSV.
+// exportSessions writes every session of the filter as CSV, with the cost the session page shows
+// (billing.SessionCost: the CDR's totals once there is one, else priced now; empty columns when
+// no tariff applies). costFinal is true when the figure is the CDR's.
 func (s *Server) exportSessions(w http.ResponseWriter, r *http.Request) error {
 	q := parseSessionQuery(r)
 	if len(q.Errors) > 0 {
@@ -149,11 +151,18 @@ func (s *Server) exportSessions(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessions-%s.csv"`, s.now().UTC().Format("20060102-150405")))
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"id", "stationId", "evseId", "connectorId", "transactionId", "idToken", "status", "startedAt", "stoppedAt", "energyWh", "meterStartWh", "meterStopWh", "stopReason", "flag"})
+	_ = cw.Write([]string{"id", "stationId", "evseId", "connectorId", "transactionId", "idToken", "status", "startedAt", "stoppedAt", "energyWh", "meterStartWh", "meterStopWh", "stopReason", "flag",
+		"costInclVat", "costExclVat", "currency", "costFinal"})
 	err := s.matching(r.Context(), q, func(se domain.Session) bool {
+		row := s.costOf(r.Context(), se)
+		incl, excl, currency := "", "", ""
+		if c := row.Cost; c != nil {
+			incl, excl, currency = c.InclVat, c.ExclVat, c.Currency
+		}
 		_ = cw.Write([]string{strconv.FormatInt(se.ID, 10), csvSafe(se.StationID), strconv.Itoa(se.EVSEID), strconv.Itoa(se.ConnectorID),
 			csvSafe(se.TransactionID), csvSafe(se.IDToken), string(se.Status), rfc3339(se.StartedAt), rfc3339(se.StoppedAt),
-			strconv.FormatFloat(se.EnergyWh, 'f', -1, 64), floatp(se.MeterStartWh), floatp(se.MeterStopWh), csvSafe(se.StopReason), csvSafe(se.Flag)})
+			strconv.FormatFloat(se.EnergyWh, 'f', -1, 64), floatp(se.MeterStartWh), floatp(se.MeterStopWh), csvSafe(se.StopReason), csvSafe(se.Flag),
+			incl, excl, currency, strconv.FormatBool(row.HasCDR && row.Cost != nil)})
 		return cw.Error() == nil
 	})
 	cw.Flush()

@@ -113,6 +113,8 @@ type stationPageData struct {
 	Operable bool
 	// Location is where the station stands; nil when it is assigned to none.
 	Location *domain.Location
+	// EVSELocations are the EVSEs with a location of their own: EVSE id → that location.
+	EVSELocations map[int]domain.Location
 	// Config is the station's stored configuration (1.6 keys) or device model (2.0.1
 	// variables), as last reported.
 	Config []domain.ConfigItem
@@ -161,6 +163,16 @@ func (s *Server) renderStation(w http.ResponseWriter, r *http.Request, status in
 	if lid, ok := locs[id]; ok {
 		if l, err := s.store.Location(ctx, lid); err == nil {
 			d.Location = &l
+		}
+	}
+	own, err := s.store.EVSELocations(ctx, []string{id})
+	if err != nil {
+		return err
+	}
+	d.EVSELocations = map[int]domain.Location{}
+	for evse, lid := range own[id] {
+		if l, err := s.store.Location(ctx, lid); err == nil {
+			d.EVSELocations[evse] = l
 		}
 	}
 	return s.render(w, r, status, "station", "Station "+st.ID, "stations", d)

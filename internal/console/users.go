@@ -121,7 +121,10 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if u.Disabled {
-		s.sessions.deleteUser(u.Email) // signed out at once
+		// Signed out at once, on every node (authorize would also refuse the next request).
+		if err := s.sessions.deleteUser(ctx, u.Email); err != nil {
+			return err
+		}
 	}
 	s.audit(ctx, me, "", "UpdateUser", change)
 	state := "enabled"

@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
 // Location is a site: one address where stations stand (OCPI's Location). A station belongs to
-// at most one location, and its EVSEs with it.
+// at most one location, and its EVSEs with it, unless an EVSE is assigned to a location of its
+// own (an EVSE's assignment overrides its station's: see EVSERef).
 type Location struct {
 	ID        string
 	Name      string
@@ -173,8 +175,8 @@ type LocationStore interface {
 	// transaction; an error from change aborts it and is returned. ErrNotFound if absent.
 	// change must be quick and must not call the store.
 	UpdateLocation(ctx context.Context, id string, change func(*Location) error) (Location, error)
-	// DeleteLocation removes a location. With stations assigned it fails with ErrConflict, unless
-	// force, which unassigns them first. ErrNotFound if absent.
+	// DeleteLocation removes a location. With stations or EVSEs assigned it fails with
+	// ErrConflict, unless force, which unassigns them first. ErrNotFound if absent.
 	DeleteLocation(ctx context.Context, id string, force bool) error
 	// SetStationLocation assigns a station to a location ("" unassigns it). ErrNotFound if the
 	// station is absent, ErrInvalid if the location is.
@@ -184,4 +186,55 @@ type LocationStore interface {
 	// LocationStations lists the ids of the stations at a location, ordered by id (at most
 	// limit; ErrNotFound if the location is absent).
 	LocationStations(ctx context.Context, locationID string, limit int) ([]string, error)
+	// SetEVSELocation puts one EVSE at a location of its own, overriding its station's; ""
+	// removes the override (the EVSE is where its station is again). ErrNotFound if the station
+	// or the EVSE (an EVSE exists once the station reported a connector of it) is absent,
+	// ErrInvalid if the location is.
+	SetEVSELocation(ctx context.Context, stationID string, evseID int, locationID string) error
+	// EVSELocations returns the EVSE-level assignments of the given stations: station id →
+	// EVSE id → location id (stations without any are absent).
+	EVSELocations(ctx context.Context, stationIDs []string) (map[string]map[int]string, error)
+	// LocationEVSEs lists the EVSEs assigned to a location on their own, ordered by station and
+	// EVSE id (at most limit; ErrNotFound if the location is absent).
+	LocationEVSEs(ctx context.Context, locationID string, limit int) ([]EVSERef, error)
+}
+
+// EVSERef names one EVSE of one station.
+type EVSERef struct {
+	StationID string
+	EVSEID    int
+}
+
+// StationsAt lists the ids of the stations with something at a location, ordered by id: those
+// assigned to it and those with an EVSE assigned to it on its own (at most limit of each).
+// assigned tells which are assigned themselves. ErrNotFound if the location is absent.
+func StationsAt(ctx context.Context, s LocationStore, locationID string, limit int) (ids []string, assigned map[string]bool, err error) {
+	ids, err = s.LocationStations(ctx, locationID, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	assigned = make(map[string]bool, len(ids))
+	for _, id := range ids {
+		assigned[id] = true
+	}
+	refs, err := s.LocationEVSEs(ctx, locationID, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ref := range refs {
+		if !slices.Contains(ids, ref.StationID) {
+			ids = append(ids, ref.StationID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, assigned, nil
+}
+
+// EVSELocation returns where an EVSE is: its own assignment if it has one, else its station's
+// ("" when neither). own maps EVSE ids to their own assignments (EVSELocations of the station).
+func EVSELocation(stationLocation string, own map[int]string, evseID int) string {
+	if loc, ok := own[evseID]; ok {
+		return loc
+	}
+	return stationLocation
 }

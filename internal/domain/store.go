@@ -66,6 +66,8 @@ type Store interface {
 	TariffStore
 	CDRStore
 	UserStore
+	ConsoleSessionStore
+	LoginThrottleStore
 	StationGroupStore
 	Close() error
 }

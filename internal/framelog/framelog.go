@@ -6,12 +6,14 @@
 // Frames may hold idTokens and other personal data (never passwords: Basic auth travels in the
 // HTTP upgrade, not in frames), so whoever serves the log must restrict it.
 //
-// Record is called on the message path of every connection: it copies the bytes it keeps and
-// holds one mutex briefly; the frames are parsed only when someone asks for them. It imports the
-// standard library only.
+// Frame is called on the message path of every connection: it copies the bytes it keeps and
+// holds one mutex briefly; the frames are parsed only when someone asks for them. Watch tells a
+// reader (the console's message log page) of a station's new frames without polling. It imports
+// the standard library only.
 package framelog
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -43,6 +45,8 @@ type Log struct {
 	order    []ref // every kept frame (and some already dropped) in arrival order
 	bytes    int   // cost of the kept frames
 	kept     int   // number of kept frames
+	// watchers are the channels of Watch, per station: told (without blocking) of new frames.
+	watchers map[string]map[chan struct{}]struct{}
 }
 
 // ref names one frame of one station in the global arrival order.
@@ -122,6 +126,39 @@ func (l *Log) Frame(stationID string, sent bool, raw []byte) {
 	if len(l.order) > 2*l.kept+1024 {
 		l.compact()
 	}
+	if len(l.watchers) > 0 {
+		for c := range l.watchers[stationID] {
+			select {
+			case c <- struct{}{}:
+			default: // one pending notice says it all
+			}
+		}
+	}
+}
+
+// Watch returns a channel that receives a value (coalesced: at most one pending) whenever a frame
+// of the station is recorded, until ctx ends. It is how a console page showing the log refreshes
+// without polling.
+func (l *Log) Watch(ctx context.Context, stationID string) <-chan struct{} {
+	c := make(chan struct{}, 1)
+	l.mu.Lock()
+	if l.watchers == nil {
+		l.watchers = map[string]map[chan struct{}]struct{}{}
+	}
+	if l.watchers[stationID] == nil {
+		l.watchers[stationID] = map[chan struct{}]struct{}{}
+	}
+	l.watchers[stationID][c] = struct{}{}
+	l.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		delete(l.watchers[stationID], c)
+		if len(l.watchers[stationID]) == 0 {
+			delete(l.watchers, stationID)
+		}
+	})
+	return c
 }
 
 // evictOldest drops the oldest frame of the whole log, if its ref is still live.

@@ -1,6 +1,7 @@
 package framelog
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -186,4 +187,44 @@ func BenchmarkFrame(b *testing.B) {
 		l.Frame(ids[i%len(ids)], false, frame)
 		i++
 	}
+}
+
+func TestWatch(t *testing.T) {
+	l := New(Options{Now: fixedClock()})
+	ctx, cancel := context.WithCancel(t.Context())
+	w := l.Watch(ctx, "CP-1")
+	l.Frame("CP-2", false, []byte(`[2,"1","Heartbeat",{}]`))
+	select {
+	case <-w:
+		t.Fatal("told of another station's frame")
+	default:
+	}
+	for range 3 { // coalesced: three frames leave one notice, and Frame never blocks
+		l.Frame("CP-1", false, []byte(`[2,"2","Heartbeat",{}]`))
+	}
+	select {
+	case <-w:
+	default:
+		t.Fatal("not told of the station's frame")
+	}
+	select {
+	case <-w:
+		t.Fatal("more than one pending notice")
+	default:
+	}
+	cancel()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		l.mu.Lock()
+		n := len(l.watchers)
+		l.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the watcher outlived its context")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	l.Frame("CP-1", false, []byte(`[2,"3","Heartbeat",{}]`))
 }

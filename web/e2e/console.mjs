@@ -104,6 +104,8 @@ try {
   await download.saveAs(csvPath);
   const csv = fs.readFileSync(csvPath, "utf8");
   check(csv.startsWith("id,stationId,evseId") && csv.trim().split("\n").length > 1, "CSV export has a header and rows");
+  check(csv.split("\n")[0].endsWith("costInclVat,costExclVat,currency,costFinal") && /,\d+\.\d{2},\d+\.\d{2},EUR,(true|false)\r?$/m.test(csv),
+    "the CSV export has each session's cost");
 
   // A location is created, the station assigned to it, and both shown on the map page.
   await page.goto(base + "/locations");
@@ -142,24 +144,61 @@ try {
   }
   await shot("locations");
 
-  // The station's OCPP message log shows its BootNotification. The log keeps a station's newest
-  // 200 frames and a busy simulated station soon pushes its first boot out, so ask for one.
+  // An EVSE of the station is assigned to the location on its own, from the location's page.
+  await page.goto(locationURL);
+  await page.fill("#ae-station", station);
+  await page.fill("#ae-evse", "99");
+  await page.click("text=Assign EVSE here");
+  await page.waitForSelector("#ae-evse-err");
+  check(await page.inputValue("#ae-evse") === "99", "an unknown EVSE is refused next to its field, the typed number kept");
+  await page.fill("#ae-evse", "1");
+  await page.click("text=Assign EVSE here");
+  await page.waitForSelector(`#location-stations li[data-evse="${station}/1"]:has-text("assigned on its own")`);
+  check(true, "EVSE 1 is assigned to the location on its own");
+  // The "remove" buttons are drawn as links in the page's link colour, not white on white.
+  const removeColour = await page.locator(`#location-stations li[data-evse="${station}/1"] button.link`).evaluate((b) => getComputedStyle(b).color);
+  check(removeColour !== "rgb(255, 255, 255)", `the EVSE's remove button can be seen (${removeColour})`);
+  await shot("location-evse");
+
+  // The station's OCPP message log shows its BootNotification, live: the page is open (filtered
+  // by action) when the boot is triggered from elsewhere, and the rows appear without a reload.
+  // (The log keeps a station's newest 200 frames; a busy simulated station soon pushes its first
+  // boot out.)
   await page.goto(base + "/stations/" + encodeURIComponent(station));
-  await page.selectOption("#tr-msg", "BootNotification");
-  await page.getByRole("button", { name: "Trigger", exact: true }).click();
-  check(/TriggerMessage: Accepted/.test(await (await page.waitForSelector("#op-result")).textContent()), "a BootNotification is triggered");
   await page.click("#message-log-link");
   await page.fill("#m-action", "BootNotification");
   await page.click("button:has-text('Search')");
-  // The station sends the boot after accepting the trigger: search again until it is logged.
-  for (let i = 0; i < 20 && !(await page.isVisible('#message-list tr[data-action="BootNotification"]')); i++) {
-    await page.waitForTimeout(500);
-    await page.reload();
-  }
+  await page.waitForSelector("#live-state.on");
+  const bootsBefore = await page.locator('#message-list tr[data-action="BootNotification"]').count();
+  const triggered = await page.evaluate(async (id) => {
+    const csrf = document.querySelector('input[name="csrf"]').value;
+    const body = new URLSearchParams({ csrf, message: "BootNotification", evse: "0" });
+    const r = await fetch("/stations/" + encodeURIComponent(id) + "/operations/trigger", { method: "POST", body });
+    return (await r.text()).includes("TriggerMessage: Accepted");
+  }, station);
+  check(triggered, "a BootNotification is triggered");
+  await page.waitForFunction((n) => document.querySelectorAll('#message-list tr[data-action="BootNotification"]').length >= n + 2,
+    bootsBefore, { timeout: 15000 });
   const bootRows = await page.locator("#message-list tbody tr").count();
   check(bootRows >= 2 && await page.locator('#message-list tr[data-action="BootNotification"]').count() === bootRows,
-    `the message log shows the BootNotification and its answer (${bootRows} rows)`);
+    `the message log shows the new BootNotification and its answer without a reload (${bootRows} rows)`);
   await shot("messages");
+
+  // The location is deleted after the browser's confirmation; with a station assigned, the box
+  // that unassigns it must be ticked first.
+  await page.goto(locationURL);
+  await page.getByRole("button", { name: "Delete location" }).click();
+  await page.waitForSelector("#del-force-err");
+  await page.check("#del-force");
+  await page.getByRole("button", { name: "Delete location" }).click();
+  await page.waitForSelector("text=Location E2E Depot deleted.");
+  check(!(await page.isVisible(`#location-list tr[data-location="${locID}"]`)), "the location is deleted once the box is ticked");
+
+  // The read-only catalogue pages: the tariff the sessions are priced with.
+  await page.goto(base + "/tariffs");
+  await page.click('#tariff-list a[href="/tariffs/E2E"]');
+  check(await page.locator("#tariff-elements li[data-component]").count() > 0, "the tariff page lists its price components");
+  await shot("tariff");
 
   await page.goto(base + "/tokens");
   await shot("tokens");

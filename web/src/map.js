@@ -39,7 +39,9 @@ function draw() {
       const sa = document.createElement("a");
       sa.href = "/stations/" + encodeURIComponent(s.id);
       sa.textContent = s.id;
-      li.append(sa, document.createTextNode(" (" + s.state + ")"));
+      // A station only some of whose EVSEs stand here names them.
+      const evses = s.evses && s.evses.length ? ", EVSE " + s.evses.join(", ") : "";
+      li.append(sa, document.createTextNode(" (" + s.state + evses + ")"));
       list.append(li);
     }
     if (loc.stations.length) { box.append(list); }

@@ -91,7 +91,9 @@
 
   if (window.EventSource) {
     var wasDown = false;
-    var es = new EventSource("/console/events");
+    // The message log page also wants its station's frames, on the same one stream.
+    var watch = document.querySelector("[data-watch-messages]");
+    var es = new EventSource("/console/events" + (watch ? "?messages=" + encodeURIComponent(watch.getAttribute("data-watch-messages")) : ""));
     es.onopen = function () {
       setLive(true, "live");
       if (wasDown) { schedule(allRegions()); } // events may have been missed meanwhile

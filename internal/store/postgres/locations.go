@@ -156,16 +156,19 @@ func (s *Store) DeleteLocation(ctx context.Context, id string, force bool) error
 			return err
 		}
 		if force {
-			if _, err := tx.Exec(ctx, `DELETE FROM station_locations WHERE location_id = $1`, id); err != nil {
-				return err
+			for _, table := range []string{"station_locations", "evse_locations"} {
+				if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE location_id = $1`, id); err != nil {
+					return err
+				}
 			}
 		} else {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM station_locations WHERE location_id = $1`, id).Scan(&n); err != nil {
+			var stations, evses int
+			if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM station_locations WHERE location_id = $1),
+					(SELECT count(*) FROM evse_locations WHERE location_id = $1)`, id).Scan(&stations, &evses); err != nil {
 				return err
 			}
-			if n > 0 {
-				return domain.Errorf(domain.ErrConflict, "location %q has %d stations; unassign them or delete with force", id, n)
+			if stations+evses > 0 {
+				return domain.Errorf(domain.ErrConflict, "location %q has %d stations and %d EVSEs assigned; unassign them or delete with force", id, stations, evses)
 			}
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM locations WHERE id = $1`, id)
@@ -208,6 +211,101 @@ func (s *Store) LocationStations(ctx context.Context, locationID string, limit i
 		return nil, fmt.Errorf("postgres: stations of location %q: %w", locationID, mapErr(err, "", ""))
 	}
 	return ids, nil
+}
+
+// SetEVSELocation puts an EVSE at a location of its own, or back where its station is.
+func (s *Store) SetEVSELocation(ctx context.Context, stationID string, evseID int, locationID string) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM stations WHERE id = $1`, stationID).Scan(&one); err != nil {
+			if isNoRows(err) {
+				return stationNotFound(stationID)
+			}
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM connectors WHERE station_id = $1 AND evse_id = $2 LIMIT 1`,
+			stationID, evseID).Scan(&one); err != nil {
+			if isNoRows(err) {
+				return domain.Errorf(domain.ErrNotFound, "station %q has no EVSE %d", stationID, evseID)
+			}
+			return err
+		}
+		if locationID == "" {
+			_, err := tx.Exec(ctx, `DELETE FROM evse_locations WHERE station_id = $1 AND evse_id = $2`, stationID, evseID)
+			return err
+		}
+		// KEY SHARE keeps the location from being deleted until this assignment commits.
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM locations WHERE id = $1 FOR KEY SHARE`, locationID).Scan(&one); err != nil {
+			if isNoRows(err) {
+				return domain.Errorf(domain.ErrInvalid, "location %q does not exist", locationID)
+			}
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO evse_locations (station_id, evse_id, location_id) VALUES ($1, $2, $3)
+			ON CONFLICT (station_id, evse_id) DO UPDATE SET location_id = excluded.location_id`, stationID, evseID, locationID)
+		return mapErr(err, "", fmt.Sprintf("station %q not found", stationID))
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: set location of EVSE %d of station %q: %w", evseID, stationID, mapErr(err, "", ""))
+	}
+	return nil
+}
+
+// EVSELocations returns the EVSE-level assignments of the given stations.
+func (s *Store) EVSELocations(ctx context.Context, stationIDs []string) (map[string]map[int]string, error) {
+	out := map[string]map[int]string{}
+	if len(stationIDs) == 0 {
+		return out, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: EVSE locations: %w", err)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT station_id, evse_id, location_id FROM evse_locations WHERE station_id = ANY($1)`, stationIDs)
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			st, loc string
+			evse    int
+		)
+		if err := rows.Scan(&st, &evse, &loc); err != nil {
+			return nil, fmt.Errorf("postgres: EVSE locations: %w", err)
+		}
+		if out[st] == nil {
+			out[st] = map[int]string{}
+		}
+		out[st][evse] = loc
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: EVSE locations: %w", mapErr(err, "", ""))
+	}
+	return out, nil
+}
+
+// LocationEVSEs lists the EVSEs assigned to a location on their own.
+func (s *Store) LocationEVSEs(ctx context.Context, locationID string, limit int) ([]domain.EVSERef, error) {
+	var refs []domain.EVSERef
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM locations WHERE id = $1`, locationID).Scan(&one); err != nil {
+			if isNoRows(err) {
+				return locationNotFound(locationID)
+			}
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT station_id, evse_id FROM evse_locations WHERE location_id = $1
+			ORDER BY station_id, evse_id LIMIT $2`, locationID, limit)
+		var err error
+		refs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.EVSERef, error) {
+			var ref domain.EVSERef
+			err := r.Scan(&ref.StationID, &ref.EVSEID)
+			return ref, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: EVSEs of location %q: %w", locationID, mapErr(err, "", ""))
+	}
+	return refs, nil
 }
 
 func scanLocation(row pgx.Row, id string) (domain.Location, error) {

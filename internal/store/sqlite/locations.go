@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/opencpo/opencpo/internal/domain"
 )
@@ -109,16 +110,19 @@ func (s *Store) UpdateLocation(ctx context.Context, id string, change func(*doma
 func (s *Store) DeleteLocation(ctx context.Context, id string, force bool) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if force {
-			if _, err := tx.Exec(`DELETE FROM station_locations WHERE location_id = ?`, id); err != nil {
-				return fmt.Errorf("sqlite: delete location %q: %w", id, err)
+			for _, table := range []string{"station_locations", "evse_locations"} {
+				if _, err := tx.Exec(`DELETE FROM `+table+` WHERE location_id = ?`, id); err != nil {
+					return fmt.Errorf("sqlite: delete location %q: %w", id, err)
+				}
 			}
 		} else {
-			var n int
-			if err := tx.QueryRow(`SELECT count(*) FROM station_locations WHERE location_id = ?`, id).Scan(&n); err != nil {
+			var stations, evses int
+			if err := tx.QueryRow(`SELECT (SELECT count(*) FROM station_locations WHERE location_id = ?1),
+					(SELECT count(*) FROM evse_locations WHERE location_id = ?1)`, id).Scan(&stations, &evses); err != nil {
 				return fmt.Errorf("sqlite: delete location %q: %w", id, err)
 			}
-			if n > 0 {
-				return domain.Errorf(domain.ErrConflict, "location %q has %d stations; unassign them or delete with force", id, n)
+			if stations+evses > 0 {
+				return domain.Errorf(domain.ErrConflict, "location %q has %d stations and %d EVSEs assigned; unassign them or delete with force", id, stations, evses)
 			}
 		}
 		n, err := rowsAffected(tx.Exec(`DELETE FROM locations WHERE id = ?`, id))
@@ -185,6 +189,116 @@ func (s *Store) LocationStations(ctx context.Context, locationID string, limit i
 		return nil, fmt.Errorf("sqlite: stations of location %q: %w", locationID, err)
 	}
 	return ids, nil
+}
+
+// SetEVSELocation puts an EVSE at a location of its own, or back where its station is.
+func (s *Store) SetEVSELocation(ctx context.Context, stationID string, evseID int, locationID string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRow(`SELECT 1 FROM stations WHERE id = ?`, stationID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return stationNotFound(stationID)
+		}
+		if err == nil {
+			err = tx.QueryRow(`SELECT 1 FROM connectors WHERE station_id = ? AND evse_id = ? LIMIT 1`, stationID, evseID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return domain.Errorf(domain.ErrNotFound, "station %q has no EVSE %d", stationID, evseID)
+			}
+		}
+		if err == nil && locationID == "" {
+			_, err = tx.Exec(`DELETE FROM evse_locations WHERE station_id = ? AND evse_id = ?`, stationID, evseID)
+		} else if err == nil {
+			err = tx.QueryRow(`SELECT 1 FROM locations WHERE id = ?`, locationID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return domain.Errorf(domain.ErrInvalid, "location %q does not exist", locationID)
+			}
+			if err == nil {
+				_, err = tx.Exec(`INSERT INTO evse_locations (station_id, evse_id, location_id) VALUES (?1, ?2, ?3)
+					ON CONFLICT (station_id, evse_id) DO UPDATE SET location_id = ?3`, stationID, evseID, locationID)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: set location of EVSE %d of station %q: %w", evseID, stationID, err)
+		}
+		return nil
+	})
+}
+
+// EVSELocations returns the EVSE-level assignments of the given stations.
+func (s *Store) EVSELocations(ctx context.Context, stationIDs []string) (map[string]map[int]string, error) {
+	out := map[string]map[int]string{}
+	if len(stationIDs) == 0 {
+		return out, nil
+	}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		for chunk := range chunks(stationIDs, 500) {
+			args := make([]any, len(chunk))
+			for i, id := range chunk {
+				args[i] = id
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT station_id, evse_id, location_id FROM evse_locations
+				WHERE station_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var (
+					st, loc string
+					evse    int
+				)
+				if err := rows.Scan(&st, &evse, &loc); err != nil {
+					rows.Close()
+					return err
+				}
+				if out[st] == nil {
+					out[st] = map[int]string{}
+				}
+				out[st][evse] = loc
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: EVSE locations: %w", err)
+	}
+	return out, nil
+}
+
+// LocationEVSEs lists the EVSEs assigned to a location on their own.
+func (s *Store) LocationEVSEs(ctx context.Context, locationID string, limit int) ([]domain.EVSERef, error) {
+	var refs []domain.EVSERef
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM locations WHERE id = ?`, locationID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return locationNotFound(locationID)
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT station_id, evse_id FROM evse_locations WHERE location_id = ?
+			ORDER BY station_id, evse_id LIMIT ?`, locationID, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r domain.EVSERef
+			if err := rows.Scan(&r.StationID, &r.EVSEID); err != nil {
+				return err
+			}
+			refs = append(refs, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: EVSEs of location %q: %w", locationID, err)
+	}
+	return refs, nil
 }
 
 func scanLocation(row scanner, id string) (domain.Location, error) {

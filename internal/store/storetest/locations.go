@@ -18,6 +18,7 @@ var locationTests = []suiteTest{
 	{"UpdateLocationAborts", testUpdateLocationAborts},
 	{"StationLocations", testStationLocations},
 	{"DeleteLocationWithStations", testDeleteLocationWithStations},
+	{"EVSELocations", testEVSELocations},
 }
 
 func sampleLocation(id string) domain.Location {
@@ -275,4 +276,89 @@ func testDeleteLocationWithStations(t *testing.T, s domain.Store) {
 		t.Errorf("StationLocations after forced delete = %v, %v", got, err)
 	}
 	mustGet(t, s, "CP-1") // the station stays
+}
+
+// withEVSEs creates a station with EVSEs 1..n (an EVSE exists once a connector of it reported).
+func withEVSEs(t *testing.T, s domain.Store, id string, n int) {
+	t.Helper()
+	mustCreate(t, s, id)
+	for e := 1; e <= n; e++ {
+		mustStatus(t, s, domain.StatusUpdate{StationID: id, EVSEID: e, ConnectorID: 1, Status: domain.ConnectorAvailable,
+			OCPPStatus: "Available", ErrorCode: "NoError", At: at(time.Duration(e) * time.Second)})
+	}
+}
+
+func testEVSELocations(t *testing.T, s domain.Store) {
+	ctx := t.Context()
+	withEVSEs(t, s, "CP-1", 3)
+	withEVSEs(t, s, "CP-2", 1)
+	for _, id := range []string{"A", "B"} {
+		if err := s.CreateLocation(ctx, sampleLocation(id)); err != nil {
+			t.Fatalf("CreateLocation: %v", err)
+		}
+	}
+	if err := s.SetStationLocation(ctx, "CP-1", "A"); err != nil {
+		t.Fatal(err)
+	}
+	// EVSE 2 of CP-1 stands at B; EVSE 1 of CP-2 (a station without a location) at A.
+	for _, a := range []struct {
+		st   string
+		evse int
+		loc  string
+	}{{"CP-1", 2, "A"}, {"CP-1", 2, "B"}, {"CP-2", 1, "A"}} {
+		if err := s.SetEVSELocation(ctx, a.st, a.evse, a.loc); err != nil {
+			t.Fatalf("SetEVSELocation(%s, %d, %s): %v", a.st, a.evse, a.loc, err)
+		}
+	}
+	wantErr(t, "SetEVSELocation(unknown station)", s.SetEVSELocation(ctx, "CP-9", 1, "A"), domain.ErrNotFound)
+	wantErr(t, "SetEVSELocation(unknown EVSE)", s.SetEVSELocation(ctx, "CP-1", 4, "A"), domain.ErrNotFound)
+	wantErr(t, "SetEVSELocation(unknown location)", s.SetEVSELocation(ctx, "CP-1", 1, "Z"), domain.ErrInvalid)
+
+	got, err := s.EVSELocations(ctx, []string{"CP-1", "CP-2", "CP-9"})
+	if err != nil {
+		t.Fatalf("EVSELocations: %v", err)
+	}
+	want := map[string]map[int]string{"CP-1": {2: "B"}, "CP-2": {1: "A"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("EVSELocations = %v, want %v", got, want)
+	}
+	if loc := domain.EVSELocation("A", got["CP-1"], 2); loc != "B" {
+		t.Errorf("EVSE 2 of CP-1 is at %q, want B (its own assignment)", loc)
+	}
+	if loc := domain.EVSELocation("A", got["CP-1"], 3); loc != "A" {
+		t.Errorf("EVSE 3 of CP-1 is at %q, want A (its station's)", loc)
+	}
+	refs, err := s.LocationEVSEs(ctx, "A", 100)
+	if err != nil || !reflect.DeepEqual(refs, []domain.EVSERef{{StationID: "CP-2", EVSEID: 1}}) {
+		t.Errorf("LocationEVSEs(A) = %v, %v", refs, err)
+	}
+	if refs, err := s.LocationEVSEs(ctx, "B", 100); err != nil || !reflect.DeepEqual(refs, []domain.EVSERef{{StationID: "CP-1", EVSEID: 2}}) {
+		t.Errorf("LocationEVSEs(B) = %v, %v", refs, err)
+	}
+	_, err = s.LocationEVSEs(ctx, "Z", 100)
+	wantErr(t, "LocationEVSEs(unknown)", err, domain.ErrNotFound)
+
+	// B has no station, but an EVSE: deleting it needs force, which takes the EVSE back to A.
+	wantErr(t, "DeleteLocation with an EVSE", s.DeleteLocation(ctx, "B", false), domain.ErrConflict)
+	if err := s.DeleteLocation(ctx, "B", true); err != nil {
+		t.Fatalf("DeleteLocation(B, force): %v", err)
+	}
+	if got, _ := s.EVSELocations(ctx, []string{"CP-1"}); len(got) != 0 {
+		t.Errorf("EVSELocations after the forced delete = %v", got)
+	}
+	// Clearing is idempotent; deleting the station drops its EVSEs' assignments.
+	for range 2 {
+		if err := s.SetEVSELocation(ctx, "CP-1", 2, ""); err != nil {
+			t.Fatalf("SetEVSELocation(clear): %v", err)
+		}
+	}
+	if err := s.DeleteStation(ctx, "CP-2"); err != nil {
+		t.Fatal(err)
+	}
+	if refs, err := s.LocationEVSEs(ctx, "A", 100); err != nil || len(refs) != 0 {
+		t.Errorf("LocationEVSEs(A) after the station was deleted = %v, %v", refs, err)
+	}
+	if err := s.DeleteLocation(ctx, "A", false); err == nil {
+		t.Error("A still has station CP-1 but was deleted without force")
+	}
 }

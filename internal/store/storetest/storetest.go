@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 	tests = append(tests, campaignTests...)
 	tests = append(tests, tariffTests...)
 	tests = append(tests, userTests...)
+	tests = append(tests, consoleSessionTests...)
 	tests = append(tests, chargingStateTests...)
 	tests = append(tests, stationGroupTests...)
 	for _, tc := range tests {
