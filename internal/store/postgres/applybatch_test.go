@@ -207,3 +207,92 @@ func TestApplyBatchDeadlockRetry(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyBatchSessionLookups: the batch reads its stations' active sessions ahead, and a
+// message of a station that an earlier message of the same batch changed must still see that
+// change. Many meter values for one session at once (most in one batch), each adding 1 Wh to
+// what it reads: the session ends with exactly one Wh per message. A lookup of a completed
+// session, of an EVSE without an active one, and of the latest of two active sessions on one
+// EVSE answer as the database would.
+func TestApplyBatchSessionLookups(t *testing.T) {
+	s := open(t, postgres.Options{})
+	defer s.Close()
+	ctx := t.Context()
+	start := time.Unix(1_800_000_000, 0).UTC()
+	newSession := func(station string, evse int, tx string, at time.Time, status domain.SessionStatus) domain.Session {
+		t.Helper()
+		var out domain.Session
+		_, _, err := s.Apply(ctx, domain.StationMessage{StationID: station, Action: "Start", Digest: tx}, func(stx domain.SessionTx) ([]byte, error) {
+			var err error
+			out, err = stx.NewSession(domain.Session{StationID: station, EVSEID: evse, ConnectorID: 1, TransactionID: tx,
+				Status: status, StartedAt: at})
+			return []byte(`{}`), err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	newSession("CP-L", 1, "T-1", start, domain.SessionActive)
+
+	const messages = 60
+	var wg sync.WaitGroup
+	for i := range messages {
+		wg.Go(func() {
+			_, _, err := s.Apply(ctx, domain.StationMessage{StationID: "CP-L", Action: "MeterValues", Digest: fmt.Sprint(i)},
+				func(tx domain.SessionTx) ([]byte, error) {
+					sess, err := tx.SessionByTransaction("CP-L", "T-1")
+					if err != nil {
+						return nil, err
+					}
+					sess.EnergyWh++
+					return []byte(`{}`), tx.UpdateSession(sess)
+				})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	all, _, err := s.Sessions(ctx, domain.SessionFilter{StationID: "CP-L"}, domain.Page{})
+	if err != nil || len(all) != 1 || all[0].EnergyWh != messages {
+		t.Fatalf("sessions %+v, %v; want one with %d Wh", all, err, messages)
+	}
+
+	// A completed session, two active ones on EVSE 2 (the later one is the active session),
+	// none on EVSE 3.
+	newSession("CP-M", 1, "DONE", start, domain.SessionActive)
+	_, _, err = s.Apply(ctx, domain.StationMessage{StationID: "CP-M", Action: "Stop", Digest: "DONE"}, func(tx domain.SessionTx) ([]byte, error) {
+		sess, err := tx.SessionByTransaction("CP-M", "DONE")
+		if err != nil {
+			return nil, err
+		}
+		sess.Status, sess.StoppedAt = domain.SessionCompleted, start.Add(time.Minute)
+		return []byte(`{}`), tx.UpdateSession(sess)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSession("CP-M", 2, "OLD", start, domain.SessionActive)
+	later := newSession("CP-M", 2, "NEW", start.Add(time.Hour), domain.SessionActive)
+	_, _, err = s.Apply(ctx, domain.StationMessage{StationID: "CP-M", Action: "Look", Digest: "1"}, func(tx domain.SessionTx) ([]byte, error) {
+		done, err := tx.SessionByTransaction("CP-M", "DONE")
+		if err != nil || done.Status != domain.SessionCompleted {
+			t.Errorf("completed session: %+v, %v", done, err)
+		}
+		active, err := tx.ActiveSessionOn("CP-M", 2)
+		if err != nil || active.ID != later.ID {
+			t.Errorf("active session on EVSE 2: %+v, %v; want %d", active, err, later.ID)
+		}
+		if _, err := tx.ActiveSessionOn("CP-M", 3); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("active session on EVSE 3: %v, want ErrNotFound", err)
+		}
+		if _, err := tx.SessionByTransaction("CP-M", "NONE"); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("unknown transaction: %v, want ErrNotFound", err)
+		}
+		return []byte(`{}`), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

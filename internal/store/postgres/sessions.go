@@ -137,6 +137,46 @@ type sessionTx struct {
 	// error: the batch's transaction is lost.
 	pending []stmt
 	broken  error
+
+	// active are the station's active sessions, read and locked as the batch began, when
+	// prefetched: SessionByTransaction and ActiveSessionOn answer from them without a round trip
+	// until fn writes a session. A lookup they cannot answer goes to the database.
+	active     []domain.Session
+	prefetched bool
+}
+
+// cachedByTransaction is the prefetched active session with that transaction id.
+func (x *sessionTx) cachedByTransaction(stationID, transactionID string) (domain.Session, bool) {
+	if !x.prefetched {
+		return domain.Session{}, false
+	}
+	for _, sess := range x.active {
+		if sess.StationID == stationID && sess.TransactionID == transactionID {
+			return sess, true
+		}
+	}
+	return domain.Session{}, false
+}
+
+// cachedActiveOn is the prefetched active session on the EVSE that qSessionActiveOn would
+// return: the latest started (then the highest id).
+func (x *sessionTx) cachedActiveOn(stationID string, evseID int) (domain.Session, bool) {
+	if !x.prefetched {
+		return domain.Session{}, false
+	}
+	var (
+		best  domain.Session
+		found bool
+	)
+	for _, sess := range x.active {
+		if sess.StationID != stationID || sess.EVSEID != evseID {
+			continue
+		}
+		if !found || sess.StartedAt.After(best.StartedAt) || (sess.StartedAt.Equal(best.StartedAt) && sess.ID > best.ID) {
+			best, found = sess, true
+		}
+	}
+	return best, found
 }
 
 // send sends the pending statements and then b's in one round trip, reads the results of the
@@ -302,6 +342,7 @@ func (x *sessionTx) NewSession(sess domain.Session) (domain.Session, error) {
 	if err := validateSession(sess, sess.TransactionID == ""); err != nil {
 		return domain.Session{}, fmt.Errorf("postgres: new session on %q: %w", sess.StationID, err)
 	}
+	x.prefetched = false // the prefetched sessions no longer tell every active one
 	// A taken transaction id inserts nothing (ON CONFLICT DO NOTHING, which also waits for a
 	// concurrent insert of the same id to commit or not): no error that would abort the
 	// transaction, so no savepoint.
@@ -325,6 +366,9 @@ func (x *sessionTx) SessionByTransaction(stationID, transactionID string) (domai
 		sess domain.Session
 		err  = pgx.ErrNoRows
 	)
+	if cached, ok := x.cachedByTransaction(stationID, transactionID); ok {
+		return cached, nil
+	}
 	if storable(stationID, transactionID) {
 		sess, err = scanSession(x.queryRow(qSessionByTransaction, stationID, transactionID))
 		x.seen(err, false)
@@ -346,6 +390,9 @@ func (x *sessionTx) ActiveSessionOn(stationID string, evseID int) (domain.Sessio
 		sess domain.Session
 		err  = pgx.ErrNoRows
 	)
+	if cached, ok := x.cachedActiveOn(stationID, evseID); ok {
+		return cached, nil
+	}
 	if storable(stationID) && evseID >= math.MinInt32 && evseID <= math.MaxInt32 {
 		sess, err = scanSession(x.queryRow(qSessionActiveOn, stationID, evseID))
 		x.seen(err, false)
@@ -374,6 +421,7 @@ func (x *sessionTx) UpdateSession(sess domain.Session) error {
 	if err := validateSession(sess, false); err != nil {
 		return fmt.Errorf("postgres: update session %d: %w", sess.ID, err)
 	}
+	x.prefetched = false // the prefetched copy of sess is stale from here on
 	args := append(sessionArgs(sess, false), sess.ID)
 	// Most updates (meter values, charging state) keep the session's station and transaction id:
 	// such an update cannot break their uniqueness, so it needs no savepoint. Only if it matches
