@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,6 +49,9 @@ const (
 	// look them up in pg_subtrans (slow for all sessions of the server).
 	maxApplyBatch = 64
 	maxApplyTries = 5 // runs of one message that fail on a deadlock or serialization error
+	// retryPause is the writer's wait before it runs a deadlock's victim again. PostgreSQL
+	// detects a deadlock after deadlock_timeout (1 s by default), so the pause is small beside it.
+	retryPause = 20 * time.Millisecond
 )
 
 // applyWriters is how many writers Apply has for a pool of maxConns connections: each holds one
@@ -193,6 +197,11 @@ func (a *applier) write(q chan *applyOp) {
 		retry []*applyOp
 	)
 	for {
+		if len(retry) > 0 {
+			// A deadlock's victim: let the transaction that won take the rows it waited for
+			// before running the victim again, or the victim may take them first and lose again.
+			time.Sleep(retryPause)
+		}
 		batch = append(batch[:0], retry...)
 		retry = nil
 		if len(batch) == 0 {
