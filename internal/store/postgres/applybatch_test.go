@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/opencpo/opencpo/internal/domain"
 	"github.com/opencpo/opencpo/internal/store/postgres"
@@ -177,6 +180,11 @@ func TestApplyBatchDeadlockRetry(t *testing.T) {
 							return nil, err
 						}
 						if run == 1 && station == own {
+							// The store may send the update with the next statement: read the
+							// session again so that the update has run and holds the row's lock.
+							if _, err := tx.SessionByTransaction(station, sessions[station].TransactionID); err != nil {
+								return nil, err
+							}
 							// Hold this lock until the other message holds its own.
 							close(locked[own])
 							select {
@@ -294,5 +302,61 @@ func TestApplyBatchSessionLookups(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestApplyBatchDeferredWriteChecked: a session update the store sends with a later round trip
+// is still checked. Here the session goes (deleted by another connection) between the batch's
+// read of it and the update: Apply fails, nothing of the message stays (no ledger row: a copy
+// runs fn again), as if the update had run at once and found no row.
+func TestApplyBatchDeferredWriteChecked(t *testing.T) {
+	url := freshSchema(t, databaseURL(t))
+	s, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(t.Context())
+	start := time.Unix(1_800_000_000, 0).UTC()
+	var sess domain.Session
+	_, _, err = s.Apply(t.Context(), domain.StationMessage{StationID: "CP-D", Action: "Start", Digest: "s"}, func(tx domain.SessionTx) ([]byte, error) {
+		var err error
+		sess, err = tx.NewSession(domain.Session{StationID: "CP-D", EVSEID: 1, ConnectorID: 1, TransactionID: "T",
+			Status: domain.SessionActive, StartedAt: start})
+		return []byte(`{}`), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := domain.StationMessage{StationID: "CP-D", Action: "MeterValues", Digest: "m"}
+	runs := 0
+	_, _, err = s.Apply(t.Context(), msg, func(tx domain.SessionTx) ([]byte, error) {
+		runs++
+		got, err := tx.SessionByTransaction("CP-D", "T")
+		if err != nil {
+			return nil, err
+		}
+		got.EnergyWh = 5
+		if err := tx.UpdateSession(got); err != nil {
+			return nil, err
+		}
+		if _, err := other.Exec(t.Context(), `DELETE FROM sessions WHERE id = $1`, sess.ID); err != nil {
+			return nil, err
+		}
+		return []byte(`{}`), nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "the session changed or went meanwhile") {
+		t.Fatalf("Apply: %v; want the failed deferred update's error", err)
+	}
+	_, replayed, err := s.Apply(t.Context(), msg, func(tx domain.SessionTx) ([]byte, error) {
+		runs++
+		return []byte(`{}`), nil
+	})
+	if err != nil || replayed || runs != 2 {
+		t.Errorf("the copy: replayed %t, %v, fn runs %d; want a fresh run (the failed one left no ledger row)", replayed, err, runs)
 	}
 }
