@@ -26,8 +26,10 @@ import (
 // Round trips: the batch's first one is BEGIN, the ledger claim of all its messages (one INSERT …
 // ON CONFLICT DO NOTHING), the read of the answers recorded for those claimed before, which
 // are replayed without running fn, and the read of its stations' active sessions, from which
-// the first message of each station looks its session up. After that a message costs only fn's own statements: the
-// previous message's end (its answer, RELEASE) and its SAVEPOINT are sent with fn's first
+// the first message of each station looks its session up. After that a message costs only
+// fn's own statements that need an answer (a meter value on a session read ahead needs none:
+// its samples and session update go without waiting, see sessionTx): the previous message's
+// end (its answer, RELEASE) and its SAVEPOINT are sent with fn's first
 // statement, and the last message's end with COMMIT. If fn fails, the transaction is rolled back
 // to the message's savepoint and its ledger row deleted: the other messages of the batch stay.
 // A later copy of a message of the same batch claims it in a savepoint of its own when its turn
@@ -75,7 +77,7 @@ const (
 	qMessageDelete = `DELETE FROM station_messages WHERE station_id = $1 AND action = $2 AND digest = $3`
 	// The active sessions of the batch's stations, read with the claim: most messages (meter
 	// values, transaction events) look up one of them, and then need no round trip of their own
-	// for it (2 instead of 3 per meter-value message). The rows are not locked: FOR UPDATE
+	// for it, nor for its samples and its session update (sessionTx). The rows are not locked: FOR UPDATE
 	// writes a WAL record per row and cost 20 % more database CPU per message than the plain
 	// read saved (bench_test.go). So, as between a message's read and its update before, a
 	// change another transaction commits to an active session in between (an operator's stop,
