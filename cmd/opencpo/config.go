@@ -32,6 +32,7 @@ type serveConfig struct {
 	NoMigrate         bool
 	NoConfigRefresh   bool
 	SessionTimeout    time.Duration
+	LedgerRetention   time.Duration // how long the exactly-once ledger remembers a message
 	LogLevel          string
 	LogFormat         string
 	MessageLogMiB     int           // memory for the per-station OCPP message log; 0: off
@@ -85,6 +86,11 @@ func (e *envFlags) boolean(p *bool, name, env string, help string) {
 	e.fs.BoolVar(p, name, def, help+" (env "+env+")")
 }
 
+const (
+	defaultLedgerRetention = 30 * 24 * time.Hour
+	minLedgerRetention     = time.Hour
+)
+
 // serveDefaults are the defaults that differ between serve and demo (CONTRACT.md §1).
 type serveDefaults struct {
 	DB, APIToken, UnknownStations, LogLevel string
@@ -119,6 +125,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	e.boolean(&c.NoMigrate, "no-migrate", "OPENCPO_NO_MIGRATE", "do not apply database migrations on start")
 	e.boolean(&c.NoConfigRefresh, "no-config-refresh", "OPENCPO_NO_CONFIG_REFRESH", "do not read a station's configuration after each accepted boot")
 	e.duration(&c.SessionTimeout, "session-timeout", "OPENCPO_SESSION_TIMEOUT", 24*time.Hour, "close and flag active sessions with no news for this long")
+	e.duration(&c.LedgerRetention, "ledger-retention", "OPENCPO_LEDGER_RETENTION", defaultLedgerRetention,
+		"how long a transactional station message is remembered for exactly-once handling (at least 1h; longer than any station stays offline with queued messages)")
 	e.str(&c.LogLevel, "log-level", "OPENCPO_LOG_LEVEL", d.LogLevel, "log level: debug, info, warn or error")
 	e.str(&c.LogFormat, "log-format", "OPENCPO_LOG_FORMAT", "text", "log format: text or json")
 	var messageLog string
@@ -147,6 +155,9 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	}
 	if c.HeartbeatInterval < time.Second {
 		return c, fmt.Errorf("heartbeat-interval must be at least 1s")
+	}
+	if c.LedgerRetention < minLedgerRetention {
+		return c, fmt.Errorf("ledger-retention must be at least %s: a station that replays its queue after a shorter outage could have its messages applied twice", minLedgerRetention)
 	}
 	if err := checkClusterFlags(c); err != nil {
 		return c, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,7 +18,24 @@ import (
 //
 //	go test -run '^$' -bench Ingest -benchtime 20000x ./cmd/opencpo
 func BenchmarkIngest(b *testing.B) {
-	ts := startServer(b, func(c *serveConfig) { c.UnknownStations = "accept"; c.LogLevel = "error" })
+	benchmarkIngest(b, startServer(b, func(c *serveConfig) { c.UnknownStations = "accept"; c.LogLevel = "error" }))
+}
+
+// BenchmarkIngestPostgres is BenchmarkIngest on PostgreSQL (a fresh schema of the test
+// database), the database server on the same cores:
+//
+//	OPENCPO_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' \
+//	  go test -run '^$' -bench IngestPostgres -benchtime 20000x ./cmd/opencpo
+func BenchmarkIngestPostgres(b *testing.B) {
+	pg := os.Getenv("OPENCPO_TEST_POSTGRES")
+	if pg == "" {
+		b.Skip("needs OPENCPO_TEST_POSTGRES")
+	}
+	db := clusterDB(b, pg)
+	benchmarkIngest(b, startServer(b, func(c *serveConfig) { c.UnknownStations = "accept"; c.LogLevel = "error"; c.DB = db }))
+}
+
+func benchmarkIngest(b *testing.B, ts *testServer) {
 	const chargers = 200
 	type charger struct {
 		st   *ocpptest.Station

@@ -108,7 +108,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	central := csms.New(csms.Config{
 		UnknownStations: cfg.UnknownStations, HeartbeatInterval: cfg.HeartbeatInterval,
-		SessionTimeout: cfg.SessionTimeout, SweepEvery: cfg.sweepEvery, Events: events, Log: log,
+		SessionTimeout: cfg.SessionTimeout, LedgerRetention: cfg.LedgerRetention,
+		SweepEvery: cfg.sweepEvery, Events: events, Log: log,
 		Cluster: cl.csmsConfig(), Lease: cl.lease(),
 		RefreshConfigOnBoot: !cfg.NoConfigRefresh,
 		CostUpdateEvery:     cfg.costUpdateEvery,

@@ -4,50 +4,47 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 )
 
-// freeLoopbackAddr picks a loopback port that is free now, for a process started next.
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+// profiler saves profiles of one server process, which runs with --debug-addr addr. A nil
+// profiler takes none.
+type profiler struct {
+	addr string // the server's --debug-addr
+	dir  string // where the profiles go
+	logf func(format string, args ...any)
 }
 
-// profileCPU records the server's CPU profile for d into name.cpu in the profile folder, in the
-// background; the returned function waits for it. Without --profile it does nothing.
-func (c *coordinator) profileCPU(ctx context.Context, name string, d time.Duration) (wait func()) {
-	if c.debug == "" {
+// cpu records the server's CPU profile for d into name.cpu, in the background; the returned
+// function waits for it.
+func (p *profiler) cpu(ctx context.Context, name string, d time.Duration) (wait func()) {
+	if p == nil {
 		return func() {}
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		secs := max(1, int(d.Round(time.Second)/time.Second))
-		c.fetchProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), name+".cpu")
+		p.fetch(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), name+".cpu")
 	}()
 	return func() { <-done }
 }
 
-// profileHeap saves the server's heap profile into name.heap in the profile folder.
-func (c *coordinator) profileHeap(ctx context.Context, name string) {
-	if c.debug != "" {
-		c.fetchProfile(ctx, "/debug/pprof/heap", name+".heap")
+// heap saves the server's heap profile into name.heap.
+func (p *profiler) heap(ctx context.Context, name string) {
+	if p != nil {
+		p.fetch(ctx, "/debug/pprof/heap", name+".heap")
 	}
 }
 
-// fetchProfile saves one profile; a failure is reported and does not stop the run, since the
+// fetch saves one profile; a failure is reported and does not stop the run, since the
 // profiles explain the figures but are not figures themselves.
-func (c *coordinator) fetchProfile(ctx context.Context, path, file string) {
+func (p *profiler) fetch(ctx context.Context, path, file string) {
 	err := func() error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.debug+path, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+path, nil)
 		if err != nil {
 			return err
 		}
@@ -59,7 +56,7 @@ func (c *coordinator) fetchProfile(ctx context.Context, path, file string) {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s", resp.Status)
 		}
-		f, err := os.Create(filepath.Join(c.o.ProfileDir, file))
+		f, err := os.Create(filepath.Join(p.dir, file))
 		if err != nil {
 			return err
 		}
@@ -70,6 +67,6 @@ func (c *coordinator) fetchProfile(ctx context.Context, path, file string) {
 		return f.Close()
 	}()
 	if err != nil {
-		c.logf("profile %s: %v", file, err)
+		p.logf("profile %s: %v", file, err)
 	}
 }

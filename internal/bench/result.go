@@ -22,25 +22,29 @@ type Result struct {
 	ConnectionsHeld int     `json:"connectionsHeld"`
 	ConnectStormS   float64 `json:"connectStormS"`
 
-	RSSBeforeKiB  int64   `json:"rssBeforeKiB"`
-	RSSIdleKiB    int64   `json:"rssIdleKiB"`
-	RSSPerConnKiB float64 `json:"rssPerConnKiB"`
-	// Go heap and goroutine stacks in use per connection (from /metrics), for the profile.
-	HeapPerConnKiB  float64 `json:"heapPerConnKiB"`
-	StackPerConnKiB float64 `json:"stackPerConnKiB"`
-	// LiveHeapPerConnKiB estimates the live heap per connection: half the growth of the next
-	// GC's heap goal (GOGC=100), which leaves out garbage of the connect storm not yet collected.
-	LiveHeapPerConnKiB float64 `json:"liveHeapPerConnKiB"`
-	IdleCPUPct         float64 `json:"idleCpuPct"`   // server CPU, % of one core, all stations idle
-	SteadyCPUPct       float64 `json:"steadyCpuPct"` // server CPU during the steady phase
+	// The server's memory and CPU.
+	ServerFigures
 
 	Phases []PhaseResult `json:"phases"`
-	Stress []StressStep  `json:"stress"`
 
 	SteadyCallsPerS float64 `json:"steadyCallsPerS"`
 	SteadyP99Ms     float64 `json:"steadyP99Ms"`
-	MaxCallsPerS    float64 `json:"maxCallsPerS"`
-	MaxDurablePerS  float64 `json:"maxDurableCallsPerS"`
+	StressSummary
+	KillSkipped bool `json:"killSkipped,omitempty"`
+
+	ReconnectS    float64 `json:"reconnectS"`
+	KillRecoveryS float64 `json:"killRecoveryS"`
+	Acked         int     `json:"acked"`
+	Found         int     `json:"found"`
+
+	Targets map[string]bool `json:"targets"`
+}
+
+// StressSummary is what the stress ramp found.
+type StressSummary struct {
+	Stress         []StressStep `json:"stress"`
+	MaxCallsPerS   float64      `json:"maxCallsPerS"`
+	MaxDurablePerS float64      `json:"maxDurableCallsPerS"`
 	// The throughput knee: the stress step with the most durable calls/s, its p99, and why the
 	// ramp stopped there.
 	MaxDurableP99Ms  float64 `json:"maxDurableP99Ms"`
@@ -51,14 +55,6 @@ type Result struct {
 	KneeDurablePerS float64 `json:"kneeDurableCallsPerS"`
 	KneeP99Ms       float64 `json:"kneeP99Ms"`
 	KneeReason      string  `json:"kneeReason"`
-	KillSkipped     bool    `json:"killSkipped,omitempty"`
-
-	ReconnectS    float64 `json:"reconnectS"`
-	KillRecoveryS float64 `json:"killRecoveryS"`
-	Acked         int     `json:"acked"`
-	Found         int     `json:"found"`
-
-	Targets map[string]bool `json:"targets"`
 }
 
 // PhaseResult is the load side's view of one phase, summed over the load processes.
@@ -100,6 +96,9 @@ type StressStep struct {
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
+// round rounds x to 1/per.
+func round(x, per float64) float64 { return math.Round(x*per) / per }
+
 func (p *PhaseResult) fill(h *Hist) {
 	if p.Seconds > 0 {
 		p.CallsPerS = math.Round(float64(p.Calls)/p.Seconds*10) / 10
@@ -111,7 +110,8 @@ func (p *PhaseResult) fill(h *Hist) {
 
 func newResult(o Options) *Result {
 	return &Result{Scenario: "fleet-15k", Stations: o.Stations, EVSEs: 2 * o.Stations, LoadProcs: o.LoadProcs,
-		TimeScale: o.TimeScale, Machine: thisMachine(), Phases: []PhaseResult{}, Stress: []StressStep{}}
+		TimeScale: o.TimeScale, Machine: thisMachine(), Phases: []PhaseResult{},
+		ServerFigures: ServerFigures{Name: "server"}, StressSummary: StressSummary{Stress: []StressStep{}}}
 }
 
 // finish derives the headline figures and checks them against the targets (DESIGN.md §1).
@@ -121,15 +121,10 @@ func (r *Result) finish() {
 			r.SteadyCallsPerS, r.SteadyP99Ms = p.CallsPerS, p.P99Ms
 		}
 	}
-	r.RSSPerConnKiB = math.Round(r.RSSPerConnKiB*100) / 100
-	r.HeapPerConnKiB = math.Round(r.HeapPerConnKiB*100) / 100
-	r.StackPerConnKiB = math.Round(r.StackPerConnKiB*100) / 100
-	r.LiveHeapPerConnKiB = math.Round(r.LiveHeapPerConnKiB*100) / 100
-	r.IdleCPUPct = math.Round(r.IdleCPUPct*10) / 10
-	r.SteadyCPUPct = math.Round(r.SteadyCPUPct*10) / 10
-	r.ConnectStormS = math.Round(r.ConnectStormS*100) / 100
-	r.ReconnectS = math.Round(r.ReconnectS*100) / 100
-	r.KillRecoveryS = math.Round(r.KillRecoveryS*100) / 100
+	r.ServerFigures.round()
+	r.ConnectStormS = round(r.ConnectStormS, 100)
+	r.ReconnectS = round(r.ReconnectS, 100)
+	r.KillRecoveryS = round(r.KillRecoveryS, 100)
 	r.Targets = map[string]bool{
 		"connections":      r.ConnectionsHeld >= r.Stations,
 		"durableCallsPerS": r.MaxDurablePerS >= 5000,
@@ -162,19 +157,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "opencpo bench %s: %d stations × 2 EVSEs, %d load processes, time scale %g (%d CPUs, %.1f GiB, %s)\n\n",
 		r.Scenario, r.Stations, r.LoadProcs, r.TimeScale, r.Machine.CPUs, r.Machine.MemGiB, r.Machine.Go)
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tseconds\tcalls\tcalls/s\tdurable/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\t")
-	for _, p := range r.Phases {
-		fmt.Fprintf(tw, "%s\t%.1f\t%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t\n", p.Name, p.Seconds, p.Calls, p.CallsPerS, p.DurablePerS, p.P50Ms, p.P99Ms, p.P999Ms, p.MaxMs, p.Errors)
-	}
-	tw.Flush()
-	b.WriteString("\n")
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	writePhases(&b, r.Phases)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "figure\tvalue\ttarget\t\n")
 	fmt.Fprintf(tw, "connections held\t%d (all connected in %.1f s)\t%d on one process\t%s\n", r.ConnectionsHeld, r.ConnectStormS, r.Stations, yes(r.Targets["connections"]))
 	fmt.Fprintf(tw, "durable calls/s (max)\t%.0f (all calls %.0f/s)\t≥ 5,000\t%s\n", r.MaxDurablePerS, r.MaxCallsPerS, yes(r.Targets["durableCallsPerS"]))
-	fmt.Fprintf(tw, "throughput knee\t%.0f durable calls/s at step %d (p99 %.1f ms); stopped: %s\t\t\n", r.MaxDurablePerS, r.MaxDurableStep, r.MaxDurableP99Ms, r.SaturationReason)
-	fmt.Fprintf(tw, "latency knee (p99 ≤ 20 ms)\t%.0f calls/s (%.0f durable), p99 %.1f ms; %s\t\t\n", r.KneeCallsPerS, r.KneeDurablePerS, r.KneeP99Ms, r.KneeReason)
+	r.StressSummary.writeKnees(tw)
 	fmt.Fprintf(tw, "p99 at the realistic mix\t%.2f ms at %.0f calls/s\t≤ 20 ms\t%s\n", r.SteadyP99Ms, r.SteadyCallsPerS, yes(r.Targets["p99Steady"]))
 	fmt.Fprintf(tw, "server RSS per idle connection\t%.2f KiB (%d → %d KiB; Go heap %.2f, live ≈ %.2f, stacks %.2f KiB)\t≤ 10 KiB\t%s\n",
 		r.RSSPerConnKiB, r.RSSBeforeKiB, r.RSSIdleKiB, r.HeapPerConnKiB, r.LiveHeapPerConnKiB, r.StackPerConnKiB, yes(r.Targets["rssPerConn"]))
@@ -188,4 +176,21 @@ func (r *Result) WriteTable(w io.Writer) error {
 	tw.Flush()
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writePhases writes the table of phases.
+func writePhases(b *strings.Builder, phases []PhaseResult) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\tseconds\tcalls\tcalls/s\tdurable/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\t")
+	for _, p := range phases {
+		fmt.Fprintf(tw, "%s\t%.1f\t%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t\n", p.Name, p.Seconds, p.Calls, p.CallsPerS, p.DurablePerS, p.P50Ms, p.P99Ms, p.P999Ms, p.MaxMs, p.Errors)
+	}
+	tw.Flush()
+	b.WriteString("\n")
+}
+
+// writeKnees writes the stress ramp's two knees as rows of a figure table.
+func (s *StressSummary) writeKnees(tw *tabwriter.Writer) {
+	fmt.Fprintf(tw, "throughput knee\t%.0f durable calls/s at step %d (p99 %.1f ms); stopped: %s\t\t\n", s.MaxDurablePerS, s.MaxDurableStep, s.MaxDurableP99Ms, s.SaturationReason)
+	fmt.Fprintf(tw, "latency knee (p99 ≤ 20 ms)\t%.0f calls/s (%.0f durable), p99 %.1f ms; %s\t\t\n", s.KneeCallsPerS, s.KneeDurablePerS, s.KneeP99Ms, s.KneeReason)
 }

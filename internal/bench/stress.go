@@ -187,3 +187,72 @@ func (c *stressConn) run(ctx context.Context, p *stressPool, next time.Time) {
 		}
 	}
 }
+
+// stressRamp ramps extra durable load on top of the mix, ×1.5 per step, and finds two knees:
+// the latency knee (the last step with p99 ≤ 20 ms) and the throughput knee (where durable
+// calls/s stop growing with the offered rate). It keeps ramping past the latency knee until
+// throughput saturates, a step has errors, p99 passes stressP99Limit, or the steps run out.
+func (l *fleetLoad) stressRamp(ctx context.Context, r *StressSummary) error {
+	o := l.o
+	rate := o.StressStart
+	var prev float64
+	for step := 1; step <= o.StressMax; step++ {
+		per := rate / float64(len(l.workers))
+		if err := l.all(same(fmt.Sprintf("stress %g", per)), nil); err != nil {
+			return fmt.Errorf("stress: %w", err)
+		}
+		if err := sleep(ctx, 2*time.Second); err != nil {
+			return err
+		}
+		if _, err := l.phase(""); err != nil {
+			return err
+		}
+		waitProfile := l.profile.cpu(ctx, fmt.Sprintf("stress-%d", step), o.StressStep)
+		if err := sleep(ctx, o.StressStep); err != nil {
+			return err
+		}
+		waitProfile()
+		p, err := l.phase(fmt.Sprintf("stress-%d", step))
+		if err != nil {
+			return err
+		}
+		s := StressStep{Step: step, ExtraRate: rate, CallsPerS: p.CallsPerS, DurablePerS: p.DurablePerS, P50Ms: p.P50Ms, P99Ms: p.P99Ms, P999Ms: p.P999Ms, Errors: p.Errors}
+		r.Stress = append(r.Stress, s)
+		l.logf("stress step %d: +%.0f/s asked, %.0f calls/s (%.0f durable), p99 %.2f ms, %d errors", step, rate, p.CallsPerS, p.DurablePerS, p.P99Ms, p.Errors)
+		if p.DurablePerS > r.MaxDurablePerS {
+			r.MaxDurablePerS, r.MaxDurableP99Ms, r.MaxDurableStep = p.DurablePerS, p.P99Ms, step
+		}
+		r.MaxCallsPerS = max(r.MaxCallsPerS, p.CallsPerS)
+		if r.KneeReason == "" {
+			if p.P99Ms <= float64(p99Target)/1e6 {
+				r.KneeCallsPerS, r.KneeDurablePerS, r.KneeP99Ms = p.CallsPerS, p.DurablePerS, p.P99Ms
+			} else {
+				r.KneeReason = fmt.Sprintf("p99 %.1f ms > 20 ms at step %d", p.P99Ms, step)
+			}
+		}
+		switch {
+		case p.Errors > 0:
+			r.SaturationReason = fmt.Sprintf("%d errors at step %d", p.Errors, step)
+		case prev > 0 && p.DurablePerS < prev*1.05:
+			r.SaturationReason = fmt.Sprintf("durable calls/s stopped rising at step %d (%.0f/s after %.0f/s)", step, p.DurablePerS, prev)
+		case p.P99Ms > float64(stressP99Limit)/1e6:
+			r.SaturationReason = fmt.Sprintf("p99 %.0f ms > %s at step %d", p.P99Ms, stressP99Limit, step)
+		}
+		if r.SaturationReason != "" {
+			break
+		}
+		prev = p.DurablePerS
+		rate *= 1.5
+	}
+	if o.StressMax <= 0 {
+		r.KneeReason, r.SaturationReason = "no stress ramp", "no stress ramp"
+		return nil
+	}
+	if r.KneeReason == "" {
+		r.KneeReason = "p99 stayed ≤ 20 ms at every step"
+	}
+	if r.SaturationReason == "" {
+		r.SaturationReason = "still rising at the last step (more --stress-steps)"
+	}
+	return l.all(same("stress 0"), nil)
+}

@@ -41,6 +41,11 @@ type WorkerConfig struct {
 	CallTimeout   time.Duration `json:"callTimeout"`
 	SourceIPs     []string      `json:"sourceIPs"`
 	StressConns   int           `json:"stressConns"`
+	// Nodes, when set, are the addresses (host:port) of a cluster's nodes: every connection
+	// goes to one of them through a nodeBalancer, whatever URL names, with at most NodeShare
+	// connections per node from this process (0: no limit).
+	Nodes     []string `json:"nodes,omitempty"`
+	NodeShare int      `json:"nodeShare,omitempty"`
 }
 
 // ackKey identifies an acknowledged transaction message the way the server's exactly-once
@@ -62,6 +67,7 @@ type phaseReport struct {
 type workerStats struct {
 	Connected int   `json:"connected"`
 	Online    int   `json:"online"`
+	Connects  int64 `json:"connects"` // WebSocket connections opened
 	Queued    int   `json:"queued"`
 	Sent      int64 `json:"sent"`
 	Acked     int64 `json:"acked"`
@@ -108,7 +114,11 @@ func sourceDialer(ips []string) func(ctx context.Context, network, addr string) 
 // commands, one per line on in, with one JSON line each on out, until "quit" or the end of in.
 func RunWorker(ctx context.Context, cfg WorkerConfig, in io.Reader, out io.Writer) error {
 	w := &worker{cfg: cfg, phaseStart: time.Now()}
-	w.http = &http.Client{Transport: &http.Transport{DialContext: sourceDialer(cfg.SourceIPs), MaxIdleConnsPerHost: -1}}
+	dial := sourceDialer(cfg.SourceIPs)
+	if len(cfg.Nodes) > 0 {
+		dial = newNodeBalancer(cfg.Nodes, cfg.NodeShare, dial).DialContext
+	}
+	w.http = &http.Client{Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: -1}}
 	fleet, err := sim.New(sim.Config{
 		URL: cfg.URL, Stations: cfg.Stations, IDPrefix: cfg.IDPrefix, FirstNumber: cfg.FirstNumber,
 		Versions: []ocpp.Version{ocpp.V16, ocpp.V201}, MinEVSEs: cfg.EVSEs, MaxEVSEs: cfg.EVSEs,
@@ -219,7 +229,7 @@ func (w *worker) phase() phaseReport {
 
 func (w *worker) stats() workerStats {
 	st := w.fleet.Stats()
-	return workerStats{Connected: st.Connected, Online: st.Online, Queued: st.Queued, Sent: st.MessagesSent,
+	return workerStats{Connected: st.Connected, Online: st.Online, Connects: st.Connects, Queued: st.Queued, Sent: st.MessagesSent,
 		Acked: st.MessagesAcked, Timeouts: st.Timeouts, Errors: st.Errors, Stress: w.stress.up()}
 }
 

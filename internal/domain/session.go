@@ -191,7 +191,10 @@ type SessionStore interface {
 	PruneStationMessages(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
-// SessionTx is the view of the store inside one Apply transaction.
+// SessionTx is the view of the store inside one Apply transaction. A store may send a write
+// (UpdateSession, AddSamples) without waiting for its result when it knows the write's target
+// exists; should that write fail after all, Apply fails with its error instead of the call, and
+// nothing of fn is kept either way.
 type SessionTx interface {
 	// NewSession inserts a session and returns it with its id; TransactionID is set to the id
 	// when empty (OCPP 1.6).

@@ -45,42 +45,10 @@ func (s *Store) APITokenByDigest(ctx context.Context, digest string) (domain.API
 
 // APITokens lists a page of tokens ordered by id.
 func (s *Store) APITokens(ctx context.Context, p domain.Page) ([]domain.APIToken, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("apitoken", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("postgres: API tokens: %w", err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	ts, next, err := pageByKey(ctx, s.pool, "apitoken", `SELECT `+apiTokenColumns+` FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2`, p,
+		func(r pgx.Row) (domain.APIToken, error) { return scanAPIToken(r) }, func(t domain.APIToken) string { return t.ID })
+	if err != nil {
 		return nil, "", fmt.Errorf("postgres: API tokens: %w", err)
-	}
-	var (
-		ts   []domain.APIToken
-		more bool
-	)
-	rows, _ := s.pool.Query(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2`,
-		after, p.Limit+1)
-	defer rows.Close()
-	for rows.Next() {
-		if len(ts) == p.Limit {
-			more = true
-			break
-		}
-		t, err := scanAPIToken(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("postgres: API tokens: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("postgres: API tokens: %w", mapErr(err, "", ""))
-	}
-	next := ""
-	if more {
-		next = encodeCursor("apitoken", ts[len(ts)-1].ID)
 	}
 	return ts, next, nil
 }

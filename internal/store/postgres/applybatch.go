@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -23,9 +24,12 @@ import (
 // each caller get its answer.
 //
 // Round trips: the batch's first one is BEGIN, the ledger claim of all its messages (one INSERT …
-// ON CONFLICT DO NOTHING) and the read of the answers recorded for those claimed before, which
-// are replayed without running fn. After that a message costs only fn's own statements: the
-// previous message's end (its answer, RELEASE) and its SAVEPOINT are sent with fn's first
+// ON CONFLICT DO NOTHING), the read of the answers recorded for those claimed before, which
+// are replayed without running fn, and the read of its stations' active sessions, from which
+// the first message of each station looks its session up. After that a message costs only
+// fn's own statements that need an answer (a meter value on a session read ahead needs none:
+// its samples and session update go without waiting, see sessionTx): the previous message's
+// end (its answer, RELEASE) and its SAVEPOINT are sent with fn's first
 // statement, and the last message's end with COMMIT. If fn fails, the transaction is rolled back
 // to the message's savepoint and its ledger row deleted: the other messages of the batch stay.
 // A later copy of a message of the same batch claims it in a savepoint of its own when its turn
@@ -47,6 +51,9 @@ const (
 	// look them up in pg_subtrans (slow for all sessions of the server).
 	maxApplyBatch = 64
 	maxApplyTries = 5 // runs of one message that fail on a deadlock or serialization error
+	// retryPause is the writer's wait before it runs a deadlock's victim again. PostgreSQL
+	// detects a deadlock after deadlock_timeout (1 s by default), so the pause is small beside it.
+	retryPause = 20 * time.Millisecond
 )
 
 // applyWriters is how many writers Apply has for a pool of maxConns connections: each holds one
@@ -68,6 +75,16 @@ const (
 		FROM unnest($1::text[], $2::text[], $3::text[]) AS u (s, a, d)
 		JOIN station_messages m ON m.station_id = u.s AND m.action = u.a AND m.digest = u.d`
 	qMessageDelete = `DELETE FROM station_messages WHERE station_id = $1 AND action = $2 AND digest = $3`
+	// The active sessions of the batch's stations, read with the claim: most messages (meter
+	// values, transaction events) look up one of them, and then need no round trip of their own
+	// for it, nor for its samples and its session update (sessionTx). The rows are not locked: FOR UPDATE
+	// writes a WAL record per row and cost 20 % more database CPU per message than the plain
+	// read saved (bench_test.go). So, as between a message's read and its update before, a
+	// change another transaction commits to an active session in between (an operator's stop,
+	// the stale-session sweep) is overwritten by the message's update; the window is now the
+	// batch's run instead of one round trip.
+	qSessionPrefetch = `SELECT id, ` + sessionColumns + ` FROM sessions
+		WHERE station_id = ANY($1::text[]) AND status = 'active'`
 )
 
 type applyOp struct {
@@ -182,6 +199,11 @@ func (a *applier) write(q chan *applyOp) {
 		retry []*applyOp
 	)
 	for {
+		if len(retry) > 0 {
+			// A deadlock's victim: let the transaction that won take the rows it waited for
+			// before running the victim again, or the victim may take them first and lose again.
+			time.Sleep(retryPause)
+		}
 		batch = append(batch[:0], retry...)
 		retry = nil
 		if len(batch) == 0 {
@@ -290,11 +312,19 @@ func (a *applier) run(live []*applyOp) (retry []*applyOp) {
 		recorded  = make(map[msgKey][]byte)
 		isFirst   = make([]bool, len(live))
 	)
+	var (
+		stations = make([]string, 0, len(live))
+		active   = make(map[string][]domain.Session, len(live)) // by station
+	)
 	for i, op := range live {
 		k := msgKey{op.msg.StationID, op.msg.Action, op.msg.Digest}
 		if !firstCopy[k] {
 			firstCopy[k], isFirst[i] = true, true
 			sts, acts, digs = append(sts, k.station), append(acts, k.action), append(digs, k.digest)
+		}
+		if _, ok := active[k.station]; !ok && storable(k.station) {
+			active[k.station] = nil
+			stations = append(stations, k.station)
 		}
 	}
 	{
@@ -302,6 +332,7 @@ func (a *applier) run(live []*applyOp) (retry []*applyOp) {
 		b.Queue("BEGIN")
 		b.Queue(qMessageClaimAll, sts, acts, digs, now)
 		b.Queue(qMessageGetAll, sts, acts, digs)
+		b.Queue(qSessionPrefetch, stations)
 		br := conn.SendBatch(ctx, b)
 		_, err := br.Exec()
 		if err == nil {
@@ -309,6 +340,9 @@ func (a *applier) run(live []*applyOp) (retry []*applyOp) {
 		}
 		if err == nil {
 			err = readKeys(br, func(s, a, d string, answer []byte) { recorded[msgKey{s, a, d}] = answer })
+		}
+		if err == nil {
+			err = readSessions(br, func(sess domain.Session) { active[sess.StationID] = append(active[sess.StationID], sess) })
 		}
 		if cerr := br.Close(); err == nil {
 			err = cerr
@@ -321,6 +355,7 @@ func (a *applier) run(live []*applyOp) (retry []*applyOp) {
 
 	var tail []stmt // statements still to send: the previous message's end
 	wrote := false
+	ran := make(map[string]bool, len(stations)) // stations a message of this batch ran fn for
 	for i, op := range live {
 		key := []any{op.msg.StationID, op.msg.Action, op.msg.Digest}
 		k := msgKey{op.msg.StationID, op.msg.Action, op.msg.Digest}
@@ -371,6 +406,12 @@ func (a *applier) run(live []*applyOp) (retry []*applyOp) {
 		}
 
 		stx := &sessionTx{s: a.s, ctx: context.WithoutCancel(op.ctx), conn: conn.Conn(), pending: pending}
+		// The prefetched sessions are as the batch began: true for the first message of their
+		// station only (a later one would not see what the first wrote).
+		if !ran[op.msg.StationID] {
+			stx.active, stx.prefetched = active[op.msg.StationID], true
+		}
+		ran[op.msg.StationID] = true
 		answer, err := stx.run(op)
 		// Undoing a message: back to its savepoint, and its ledger row goes (claimed before the
 		// savepoint when claimed with the batch).
@@ -486,6 +527,23 @@ func readKeys(br pgx.BatchResults, f func(station, action, digest string, answer
 			return err
 		}
 		f(s, a, d, answer)
+	}
+	return rows.Err()
+}
+
+// readSessions reads the next result of br: session rows.
+func readSessions(br pgx.BatchResults, f func(domain.Session)) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return err
+		}
+		f(sess)
 	}
 	return rows.Err()
 }

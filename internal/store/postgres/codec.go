@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -163,4 +164,55 @@ func intPtr(i *int64) *int {
 	}
 	v := int(*i)
 	return &v
+}
+
+// querier runs a query: the pool, or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// pageByKey reads one page of a list ordered by a text key (ids, uids, emails): query selects
+// the columns scan reads and ends in "WHERE key > $1 ORDER BY key LIMIT $2" (the key columns
+// are COLLATE "C", so the order is byte-wise as in the SQLite store); kind names the cursor so
+// that one list's cursor is refused by another. One row more than the page tells whether there
+// is a next one.
+func pageByKey[T any](ctx context.Context, q querier, kind, query string, p domain.Page,
+	scan func(pgx.Row) (T, error), key func(T) string) ([]T, string, error) {
+	p = p.Normalized()
+	after := ""
+	if p.Cursor != "" {
+		var err error
+		if after, err = decodeCursor(kind, p.Cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	rows, _ := q.Query(ctx, query, after, p.Limit+1)
+	defer rows.Close()
+	var (
+		items []T
+		more  bool
+	)
+	for rows.Next() {
+		if len(items) == p.Limit {
+			more = true
+			break
+		}
+		it, err := scan(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, it)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", mapErr(err, "", "")
+	}
+	next := ""
+	if more {
+		next = encodeCursor(kind, key(items[len(items)-1]))
+	}
+	return items, next, nil
 }

@@ -67,42 +67,10 @@ func (s *Store) Location(ctx context.Context, id string) (domain.Location, error
 
 // Locations lists a page of locations ordered by id.
 func (s *Store) Locations(ctx context.Context, p domain.Page) ([]domain.Location, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("location", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("postgres: locations: %w", err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	ls, next, err := pageByKey(ctx, s.pool, "location", `SELECT `+locationColumns+` FROM locations WHERE id > $1 ORDER BY id LIMIT $2`, p,
+		func(r pgx.Row) (domain.Location, error) { return scanLocation(r, "") }, func(l domain.Location) string { return l.ID })
+	if err != nil {
 		return nil, "", fmt.Errorf("postgres: locations: %w", err)
-	}
-	var (
-		ls   []domain.Location
-		more bool
-	)
-	rows, _ := s.pool.Query(ctx, `SELECT `+locationColumns+` FROM locations WHERE id > $1 ORDER BY id LIMIT $2`,
-		after, p.Limit+1)
-	defer rows.Close()
-	for rows.Next() {
-		if len(ls) == p.Limit {
-			more = true
-			break
-		}
-		l, err := scanLocation(rows, "")
-		if err != nil {
-			return nil, "", fmt.Errorf("postgres: locations: %w", err)
-		}
-		ls = append(ls, l)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("postgres: locations: %w", mapErr(err, "", ""))
-	}
-	next := ""
-	if more {
-		next = encodeCursor("location", ls[len(ls)-1].ID)
 	}
 	return ls, next, nil
 }

@@ -83,6 +83,23 @@ const (
 			FROM input WHERE NOT EXISTS (SELECT 1 FROM missing) ORDER BY n
 			ON CONFLICT (station_id, evse_id, at, measurand, phase, location, context) DO NOTHING)
 		SELECT EXISTS (SELECT 1 FROM missing)`
+	// qSessionUpdateKnown is the same-key update of a session read in this transaction, sent
+	// without waiting for its result: it fails (and aborts the transaction) unless it updated
+	// the row. The error's text is built from the row count, so that the planner cannot
+	// evaluate it ahead.
+	qSessionUpdateKnown = `WITH u AS (` + qSessionUpdate + qSessionSameKey + ` RETURNING 1)
+		SELECT CASE count(*) WHEN 1 THEN 1
+			ELSE ('the session changed or went meanwhile: rows updated ' || count(*))::integer END FROM u`
+	// qSampleInsertKnown is qSampleInsert for samples whose sessions are known to exist.
+	qSampleInsertKnown = `INSERT INTO meter_samples (session_id, station_id, evse_id, at, measurand, phase, location,
+			context, unit, value, signed)
+		SELECT session_id, station_id, evse_id, at, measurand, phase, location, context, unit, value, signed
+		FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::timestamptz[], $5::text[],
+			$6::text[], $7::text[], $8::text[], $9::text[], $10::double precision[], $11::bytea[])
+			WITH ORDINALITY AS u (session_id, station_id, evse_id, at, measurand, phase, location, context,
+				unit, value, signed, n)
+		ORDER BY n
+		ON CONFLICT (station_id, evse_id, at, measurand, phase, location, context) DO NOTHING`
 	qTokenGet = `SELECT ` + tokenColumns + ` FROM tokens WHERE uid = $1`
 )
 
@@ -137,6 +154,84 @@ type sessionTx struct {
 	// error: the batch's transaction is lost.
 	pending []stmt
 	broken  error
+
+	// active are the station's active sessions, read and locked as the batch began, when
+	// prefetched: SessionByTransaction and ActiveSessionOn answer from them without a round trip
+	// until fn writes a session. A lookup they cannot answer goes to the database.
+	active     []domain.Session
+	prefetched bool
+}
+
+// cachedByTransaction is the prefetched active session with that transaction id.
+func (x *sessionTx) cachedByTransaction(stationID, transactionID string) (domain.Session, bool) {
+	if !x.prefetched {
+		return domain.Session{}, false
+	}
+	for _, sess := range x.active {
+		if sess.StationID == stationID && sess.TransactionID == transactionID {
+			return sess, true
+		}
+	}
+	return domain.Session{}, false
+}
+
+// prefetchedWithKey reports whether sess is one of the prefetched sessions, with its station
+// and transaction id unchanged.
+func (x *sessionTx) prefetchedWithKey(sess domain.Session) bool {
+	if !x.prefetched {
+		return false
+	}
+	for _, p := range x.active {
+		if p.ID == sess.ID {
+			return p.StationID == sess.StationID && p.TransactionID == sess.TransactionID
+		}
+	}
+	return false
+}
+
+// prefetchedSessions reports whether every session the samples name is a prefetched one (a
+// sample without a session names none).
+func (x *sessionTx) prefetchedSessions(samples []domain.MeterSample) bool {
+	if !x.prefetched {
+		return false
+	}
+	for _, m := range samples {
+		if m.SessionID == 0 {
+			continue
+		}
+		found := false
+		for _, p := range x.active {
+			if p.ID == m.SessionID {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// cachedActiveOn is the prefetched active session on the EVSE that qSessionActiveOn would
+// return: the latest started (then the highest id).
+func (x *sessionTx) cachedActiveOn(stationID string, evseID int) (domain.Session, bool) {
+	if !x.prefetched {
+		return domain.Session{}, false
+	}
+	var (
+		best  domain.Session
+		found bool
+	)
+	for _, sess := range x.active {
+		if sess.StationID != stationID || sess.EVSEID != evseID {
+			continue
+		}
+		if !found || sess.StartedAt.After(best.StartedAt) || (sess.StartedAt.Equal(best.StartedAt) && sess.ID > best.ID) {
+			best, found = sess, true
+		}
+	}
+	return best, found
 }
 
 // send sends the pending statements and then b's in one round trip, reads the results of the
@@ -302,6 +397,7 @@ func (x *sessionTx) NewSession(sess domain.Session) (domain.Session, error) {
 	if err := validateSession(sess, sess.TransactionID == ""); err != nil {
 		return domain.Session{}, fmt.Errorf("postgres: new session on %q: %w", sess.StationID, err)
 	}
+	x.prefetched = false // the prefetched sessions no longer tell every active one
 	// A taken transaction id inserts nothing (ON CONFLICT DO NOTHING, which also waits for a
 	// concurrent insert of the same id to commit or not): no error that would abort the
 	// transaction, so no savepoint.
@@ -325,6 +421,9 @@ func (x *sessionTx) SessionByTransaction(stationID, transactionID string) (domai
 		sess domain.Session
 		err  = pgx.ErrNoRows
 	)
+	if cached, ok := x.cachedByTransaction(stationID, transactionID); ok {
+		return cached, nil
+	}
 	if storable(stationID, transactionID) {
 		sess, err = scanSession(x.queryRow(qSessionByTransaction, stationID, transactionID))
 		x.seen(err, false)
@@ -346,6 +445,9 @@ func (x *sessionTx) ActiveSessionOn(stationID string, evseID int) (domain.Sessio
 		sess domain.Session
 		err  = pgx.ErrNoRows
 	)
+	if cached, ok := x.cachedActiveOn(stationID, evseID); ok {
+		return cached, nil
+	}
 	if storable(stationID) && evseID >= math.MinInt32 && evseID <= math.MaxInt32 {
 		sess, err = scanSession(x.queryRow(qSessionActiveOn, stationID, evseID))
 		x.seen(err, false)
@@ -375,6 +477,15 @@ func (x *sessionTx) UpdateSession(sess domain.Session) error {
 		return fmt.Errorf("postgres: update session %d: %w", sess.ID, err)
 	}
 	args := append(sessionArgs(sess, false), sess.ID)
+	if x.prefetchedWithKey(sess) {
+		// The row was read in this transaction and keeps its key: the update finds it. It goes
+		// with the next round trip; should the row have gone meanwhile, the statement fails and
+		// with it the batch's transaction (its COMMIT may be in the same round trip).
+		x.prefetched = false // the prefetched copy of sess is stale from here on
+		x.pending = append(x.pending, stmt{sql: qSessionUpdateKnown, args: args})
+		return nil
+	}
+	x.prefetched = false
 	// Most updates (meter values, charging state) keep the session's station and transaction id:
 	// such an update cannot break their uniqueness, so it needs no savepoint. Only if it matches
 	// no row (a rename, or no such session) does the full update run, guarded.
@@ -438,6 +549,14 @@ func (x *sessionTx) AddSamples(samples []domain.MeterSample) error {
 		if len(m.Signed) > 0 {
 			signed[i] = m.Signed
 		}
+	}
+	if x.prefetchedSessions(samples) {
+		// Every session the samples name was read in this transaction: the insert cannot miss
+		// one (should one go meanwhile, the foreign key fails the batch). It goes with the next
+		// round trip.
+		x.pending = append(x.pending, stmt{sql: qSampleInsertKnown, args: []any{sessions, stations, evses, ats, meas, phases,
+			locs, ctxts, units, values, signed}})
+		return nil
 	}
 	var missing bool
 	err := x.queryRow(qSampleInsert, sessions, stations, evses, ats, meas, phases, locs, ctxts, units,

@@ -72,42 +72,10 @@ func (s *Store) StationGroup(ctx context.Context, id string) (domain.StationGrou
 
 // StationGroups lists a page of station groups ordered by id.
 func (s *Store) StationGroups(ctx context.Context, p domain.Page) ([]domain.StationGroup, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("stationgroup", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("postgres: station groups: %w", err)
-		}
-	}
-	var (
-		gs   []domain.StationGroup
-		more bool
-	)
-	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT `+stationGroupColumns+` FROM station_groups WHERE id > $1 ORDER BY id LIMIT $2`,
-			after, p.Limit+1)
-		defer rows.Close()
-		for rows.Next() {
-			if len(gs) == p.Limit {
-				more = true
-				break
-			}
-			g, err := scanStationGroup(rows, "")
-			if err != nil {
-				return err
-			}
-			gs = append(gs, g)
-		}
-		rows.Close()
-		return rows.Err()
-	})
+	gs, next, err := pageByKey(ctx, s.pool, "stationgroup", `SELECT `+stationGroupColumns+` FROM station_groups WHERE id > $1 ORDER BY id LIMIT $2`, p,
+		func(r pgx.Row) (domain.StationGroup, error) { return scanStationGroup(r, "") }, func(g domain.StationGroup) string { return g.ID })
 	if err != nil {
-		return nil, "", fmt.Errorf("postgres: station groups: %w", mapErr(err, "", ""))
-	}
-	next := ""
-	if more {
-		next = encodeCursor("stationgroup", gs[len(gs)-1].ID)
+		return nil, "", fmt.Errorf("postgres: station groups: %w", err)
 	}
 	return gs, next, nil
 }

@@ -97,37 +97,21 @@ func loadStation(ctx context.Context, tx pgx.Tx, id string) (domain.Station, err
 // Stations lists a page of stations ordered by id (byte-wise: the column is COLLATE "C"). Two
 // queries whatever the page size: one for the stations, one for all their connectors.
 func (s *Store) Stations(ctx context.Context, p domain.Page) ([]domain.Station, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("station", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("postgres: stations: %w", err)
-		}
-	}
 	var (
 		sts  []domain.Station
-		more bool
+		next string
 	)
 	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		// One row more than asked tells whether there is a next page.
-		rows, _ := tx.Query(ctx, `SELECT `+stationColumns+` FROM stations
-			WHERE id > $1 ORDER BY id LIMIT $2`, after, p.Limit+1)
 		var err error
-		if sts, err = scanStations(rows); err != nil {
+		sts, next, err = pageByKey(ctx, tx, "station", `SELECT `+stationColumns+` FROM stations WHERE id > $1 ORDER BY id LIMIT $2`, p,
+			scanStation, func(st domain.Station) string { return st.ID })
+		if err != nil {
 			return err
-		}
-		if more = len(sts) > p.Limit; more {
-			sts = sts[:p.Limit]
 		}
 		return attachConnectors(ctx, tx, sts)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: stations: %w", mapErr(err, "", ""))
-	}
-	next := ""
-	if more {
-		next = encodeCursor("station", sts[len(sts)-1].ID)
 	}
 	return sts, next, nil
 }
@@ -136,25 +120,33 @@ func scanStations(rows pgx.Rows) ([]domain.Station, error) {
 	defer rows.Close()
 	var sts []domain.Station
 	for rows.Next() {
-		var (
-			st       domain.Station
-			reg      string
-			version  *string
-			lastSeen *time.Time
-		)
-		if err := rows.Scan(&st.ID, &st.Name, &st.PasswordHash, &reg, &st.Connected, &version,
-			&st.Vendor, &st.Model, &st.SerialNumber, &st.FirmwareVersion, &lastSeen, &st.CreatedAt, &st.UpdatedAt); err != nil {
+		st, err := scanStation(rows)
+		if err != nil {
 			return nil, err
 		}
-		st.RegistrationStatus = domain.RegistrationStatus(reg)
-		if version != nil {
-			st.OCPPVersion = *version
-		}
-		st.LastSeenAt = fromNull(lastSeen)
-		st.CreatedAt, st.UpdatedAt = st.CreatedAt.UTC(), st.UpdatedAt.UTC()
 		sts = append(sts, st)
 	}
 	return sts, rows.Err()
+}
+
+func scanStation(row pgx.Row) (domain.Station, error) {
+	var (
+		st       domain.Station
+		reg      string
+		version  *string
+		lastSeen *time.Time
+	)
+	if err := row.Scan(&st.ID, &st.Name, &st.PasswordHash, &reg, &st.Connected, &version,
+		&st.Vendor, &st.Model, &st.SerialNumber, &st.FirmwareVersion, &lastSeen, &st.CreatedAt, &st.UpdatedAt); err != nil {
+		return domain.Station{}, err
+	}
+	st.RegistrationStatus = domain.RegistrationStatus(reg)
+	if version != nil {
+		st.OCPPVersion = *version
+	}
+	st.LastSeenAt = fromNull(lastSeen)
+	st.CreatedAt, st.UpdatedAt = st.CreatedAt.UTC(), st.UpdatedAt.UTC()
+	return st, nil
 }
 
 // attachConnectors fills the EVSEs of sts, which must be ordered by id, with one query over the

@@ -65,43 +65,20 @@ func (s *Store) Tariff(ctx context.Context, id string) (domain.Tariff, error) {
 
 // Tariffs lists tariffs ordered by id (byte-wise).
 func (s *Store) Tariffs(ctx context.Context, p domain.Page) ([]domain.Tariff, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("tariff", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("postgres: tariffs: %w", err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	out, next, err := pageByKey(ctx, s.pool, "tariff", `SELECT id, body, updated_at FROM tariffs WHERE id > $1 ORDER BY id LIMIT $2`, p,
+		func(r pgx.Row) (domain.Tariff, error) {
+			var (
+				t    domain.Tariff
+				body string
+			)
+			if err := r.Scan(&t.ID, &body, &t.UpdatedAt); err != nil {
+				return t, err
+			}
+			t.Body, t.UpdatedAt = []byte(body), t.UpdatedAt.UTC()
+			return t, nil
+		}, func(t domain.Tariff) string { return t.ID })
+	if err != nil {
 		return nil, "", fmt.Errorf("postgres: tariffs: %w", err)
-	}
-	var out []domain.Tariff
-	more := false
-	rows, _ := s.pool.Query(ctx, `SELECT id, body, updated_at FROM tariffs WHERE id > $1 ORDER BY id LIMIT $2`, after, p.Limit+1)
-	defer rows.Close()
-	for rows.Next() {
-		if len(out) == p.Limit {
-			more = true
-			break
-		}
-		var (
-			t    domain.Tariff
-			body string
-		)
-		if err := rows.Scan(&t.ID, &body, &t.UpdatedAt); err != nil {
-			return nil, "", fmt.Errorf("postgres: tariffs: %w", err)
-		}
-		t.Body, t.UpdatedAt = []byte(body), t.UpdatedAt.UTC()
-		out = append(out, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("postgres: tariffs: %w", err)
-	}
-	next := ""
-	if more {
-		next = encodeCursor("tariff", out[len(out)-1].ID)
 	}
 	return out, next, nil
 }

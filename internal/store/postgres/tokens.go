@@ -48,42 +48,10 @@ func (s *Store) Token(ctx context.Context, uid string) (domain.Token, error) {
 
 // Tokens lists a page of tokens ordered by uid (byte-wise).
 func (s *Store) Tokens(ctx context.Context, p domain.Page) ([]domain.Token, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("token", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("postgres: tokens: %w", err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	ts, next, err := pageByKey(ctx, s.pool, "token", `SELECT `+tokenColumns+` FROM tokens WHERE uid > $1 ORDER BY uid LIMIT $2`, p,
+		func(r pgx.Row) (domain.Token, error) { return scanToken(r, "") }, func(t domain.Token) string { return t.UID })
+	if err != nil {
 		return nil, "", fmt.Errorf("postgres: tokens: %w", err)
-	}
-	var (
-		ts   []domain.Token
-		more bool
-	)
-	rows, _ := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE uid > $1 ORDER BY uid LIMIT $2`,
-		after, p.Limit+1)
-	defer rows.Close()
-	for rows.Next() {
-		if len(ts) == p.Limit {
-			more = true
-			break
-		}
-		t, err := scanToken(rows, "")
-		if err != nil {
-			return nil, "", fmt.Errorf("postgres: tokens: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("postgres: tokens: %w", mapErr(err, "", ""))
-	}
-	next := ""
-	if more {
-		next = encodeCursor("token", ts[len(ts)-1].UID)
 	}
 	return ts, next, nil
 }

@@ -39,42 +39,10 @@ func (s *Store) User(ctx context.Context, email string) (domain.User, error) {
 
 // Users lists a page of users ordered by email (byte-wise).
 func (s *Store) Users(ctx context.Context, p domain.Page) ([]domain.User, string, error) {
-	p = p.Normalized()
-	after := ""
-	if p.Cursor != "" {
-		var err error
-		if after, err = decodeCursor("user", p.Cursor); err != nil {
-			return nil, "", fmt.Errorf("postgres: users: %w", err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	us, next, err := pageByKey(ctx, s.pool, "user", `SELECT `+userColumns+` FROM users WHERE email > $1 ORDER BY email LIMIT $2`, p,
+		func(r pgx.Row) (domain.User, error) { return scanUser(r, "") }, func(u domain.User) string { return u.Email })
+	if err != nil {
 		return nil, "", fmt.Errorf("postgres: users: %w", err)
-	}
-	var (
-		us   []domain.User
-		more bool
-	)
-	rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE email > $1 ORDER BY email LIMIT $2`,
-		after, p.Limit+1)
-	defer rows.Close()
-	for rows.Next() {
-		if len(us) == p.Limit {
-			more = true
-			break
-		}
-		u, err := scanUser(rows, "")
-		if err != nil {
-			return nil, "", fmt.Errorf("postgres: users: %w", err)
-		}
-		us = append(us, u)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("postgres: users: %w", mapErr(err, "", ""))
-	}
-	next := ""
-	if more {
-		next = encodeCursor("user", us[len(us)-1].Email)
 	}
 	return us, next, nil
 }
