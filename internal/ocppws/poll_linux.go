@@ -26,6 +26,17 @@ type poller struct {
 	mu    sync.Mutex
 	conns map[uint64]*conn // registered connections by key
 
+	// One epoll_ctl at a time, through closures made once: a closure made per call would cost
+	// every frame a few allocations (the kernel serialises epoll_ctl on one instance anyway).
+	ctlMu    sync.Mutex
+	ctlConn  *conn
+	ctlOp    int
+	ctlEvent unix.EpollEvent
+	ctlErr   error
+	ctlOuter func(epfd uintptr)
+	ctlInner func(fd uintptr)
+	ctlEpfd  uintptr
+
 	done chan struct{} // closed when run has returned
 }
 
@@ -49,7 +60,19 @@ func newPoller() (*poller, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	return &poller{f: f, raw: raw, conns: make(map[uint64]*conn), done: make(chan struct{})}, nil
+	p := &poller{f: f, raw: raw, conns: make(map[uint64]*conn), done: make(chan struct{})}
+	p.ctlOuter = func(epfd uintptr) {
+		p.ctlEpfd = epfd
+		if err := p.ctlConn.raw.Control(p.ctlInner); err != nil && p.ctlErr == nil {
+			p.ctlErr = err
+		}
+	}
+	p.ctlInner = func(fd uintptr) {
+		if err := unix.EpollCtl(int(p.ctlEpfd), p.ctlOp, int(fd), &p.ctlEvent); err != nil {
+			p.ctlErr = os.NewSyscallError("epoll_ctl", err)
+		}
+	}
+	return p, nil
 }
 
 // register adds c's socket to the set, disarmed (the first park arms it), and makes c findable
@@ -76,21 +99,15 @@ func (p *poller) arm(c *conn) error {
 // ctl runs epoll_ctl while both descriptors are held open: neither number can be closed and
 // reused by another file in the meantime.
 func (p *poller) ctl(c *conn, op int, events uint32) error {
-	ev := unix.EpollEvent{Events: events, Fd: int32(uint32(c.key)), Pad: int32(uint32(c.key >> 32))}
-	var err error
-	perr := p.raw.Control(func(epfd uintptr) {
-		cerr := c.raw.Control(func(fd uintptr) {
-			if e := unix.EpollCtl(int(epfd), op, int(fd), &ev); e != nil {
-				err = os.NewSyscallError("epoll_ctl", e)
-			}
-		})
-		if err == nil {
-			err = cerr
-		}
-	})
-	if err == nil {
-		err = perr
+	p.ctlMu.Lock()
+	defer p.ctlMu.Unlock()
+	p.ctlConn, p.ctlOp, p.ctlErr = c, op, nil
+	p.ctlEvent = unix.EpollEvent{Events: events, Fd: int32(uint32(c.key)), Pad: int32(uint32(c.key >> 32))}
+	err := p.raw.Control(p.ctlOuter)
+	if p.ctlErr != nil {
+		err = p.ctlErr
 	}
+	p.ctlConn, p.ctlErr = nil, nil
 	return err
 }
 
@@ -105,17 +122,18 @@ func (p *poller) forget(c *conn) {
 func (p *poller) run() {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, 256)
-	for {
-		n := 0
-		var werr error
-		err := p.raw.Read(func(epfd uintptr) bool {
-			for {
-				n, werr = unix.EpollWait(int(epfd), events, 0) // never blocks: the runtime waits
-				if werr != unix.EINTR {
-					return n > 0 || werr != nil
-				}
+	var n int
+	var werr error
+	wait := func(epfd uintptr) bool {
+		for {
+			n, werr = unix.EpollWait(int(epfd), events, 0) // never blocks: the runtime waits
+			if werr != unix.EINTR {
+				return n > 0 || werr != nil
 			}
-		})
+		}
+	}
+	for {
+		err := p.raw.Read(wait)
 		if err != nil || werr != nil {
 			return // closed by Server.Shutdown (an epoll_wait error has no other cause here)
 		}

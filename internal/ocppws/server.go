@@ -131,9 +131,10 @@ type Server struct {
 	// Shutdown stops it after wg's Wait.
 	poll      *poller
 	pollTried bool
-	// wg counts every goroutine the Server owns: connection readers, closers, pings and the
-	// keep-alive loop. Add is called only under mu while !closing, or by a goroutine that
-	// already holds a count, so that it never races with Shutdown's Wait.
+	// wg counts every goroutine the Server owns: connection readers (a parked connection holds
+	// its reader's count), closers, pings and the keep-alive loop; not the poller (see poll).
+	// Add is called only under mu while !closing, or by a goroutine that already holds a count,
+	// so that it never races with Shutdown's Wait.
 	wg sync.WaitGroup
 }
 
