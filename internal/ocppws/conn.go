@@ -242,10 +242,9 @@ func (c *conn) next() {
 // hung up. It reports false when the connection cannot park (not Linux, TLS, bytes buffered, or
 // the socket just closed): the caller keeps reading.
 //
-// A frame the station sends only partly is read to its end by the reader the first part woke,
-// inside the WebSocket library. The same goes for a frame that arrives between data frames in
-// a way takeControlFrames does not take (a close frame, a ping split over two packets): the
-// reader then stays in the library's read until the next data frame.
+// A frame that arrives in pieces is read to its end by the reader its first piece woke (inside
+// the WebSocket library, or takeControlFrames for a ping or pong). Without takeControlFrames a
+// ping or pong would leave that reader in the library's read until the next data message.
 func (c *conn) park() bool {
 	if c.raw == nil || c.br.Buffered() > 0 {
 		return false
