@@ -26,18 +26,37 @@ type poller struct {
 	mu    sync.Mutex
 	conns map[uint64]*conn // registered connections by key
 
-	// One epoll_ctl at a time, through closures made once: a closure made per call would cost
-	// every frame a few allocations (the kernel serialises epoll_ctl on one instance anyway).
-	ctlMu    sync.Mutex
-	ctlConn  *conn
-	ctlOp    int
-	ctlEvent unix.EpollEvent
-	ctlErr   error
-	ctlOuter func(epfd uintptr)
-	ctlInner func(fd uintptr)
-	ctlEpfd  uintptr
+	ctls sync.Pool // of *pollCtl
 
 	done chan struct{} // closed when run has returned
+}
+
+// pollCtl is one epoll_ctl call with its closures made once: closures made per call would cost
+// every frame a few allocations. Pooled, so that concurrent readers need no common lock.
+type pollCtl struct {
+	c     *conn
+	op    int
+	event unix.EpollEvent
+	err   error
+	epfd  uintptr
+	outer func(epfd uintptr)
+	inner func(fd uintptr)
+}
+
+func newPollCtl() any {
+	x := &pollCtl{}
+	x.outer = func(epfd uintptr) {
+		x.epfd = epfd
+		if err := x.c.raw.Control(x.inner); err != nil && x.err == nil {
+			x.err = err
+		}
+	}
+	x.inner = func(fd uintptr) {
+		if err := unix.EpollCtl(int(x.epfd), x.op, int(fd), &x.event); err != nil {
+			x.err = os.NewSyscallError("epoll_ctl", err)
+		}
+	}
+	return x
 }
 
 // pollEvents is what an armed socket waits for: input, the peer's FIN, and (always reported)
@@ -61,17 +80,7 @@ func newPoller() (*poller, error) {
 		return nil, err
 	}
 	p := &poller{f: f, raw: raw, conns: make(map[uint64]*conn), done: make(chan struct{})}
-	p.ctlOuter = func(epfd uintptr) {
-		p.ctlEpfd = epfd
-		if err := p.ctlConn.raw.Control(p.ctlInner); err != nil && p.ctlErr == nil {
-			p.ctlErr = err
-		}
-	}
-	p.ctlInner = func(fd uintptr) {
-		if err := unix.EpollCtl(int(p.ctlEpfd), p.ctlOp, int(fd), &p.ctlEvent); err != nil {
-			p.ctlErr = os.NewSyscallError("epoll_ctl", err)
-		}
-	}
+	p.ctls.New = newPollCtl
 	return p, nil
 }
 
@@ -99,15 +108,15 @@ func (p *poller) arm(c *conn) error {
 // ctl runs epoll_ctl while both descriptors are held open: neither number can be closed and
 // reused by another file in the meantime.
 func (p *poller) ctl(c *conn, op int, events uint32) error {
-	p.ctlMu.Lock()
-	defer p.ctlMu.Unlock()
-	p.ctlConn, p.ctlOp, p.ctlErr = c, op, nil
-	p.ctlEvent = unix.EpollEvent{Events: events, Fd: int32(uint32(c.key)), Pad: int32(uint32(c.key >> 32))}
-	err := p.raw.Control(p.ctlOuter)
-	if p.ctlErr != nil {
-		err = p.ctlErr
+	x := p.ctls.Get().(*pollCtl)
+	x.c, x.op, x.err = c, op, nil
+	x.event = unix.EpollEvent{Events: events, Fd: int32(uint32(c.key)), Pad: int32(uint32(c.key >> 32))}
+	err := p.raw.Control(x.outer)
+	if x.err != nil {
+		err = x.err
 	}
-	p.ctlConn, p.ctlErr = nil, nil
+	x.c, x.err = nil, nil
+	p.ctls.Put(x)
 	return err
 }
 
