@@ -1,6 +1,8 @@
 package ocppws
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +13,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -19,14 +22,22 @@ import (
 	"github.com/opencpo/opencpo/internal/ocpp"
 )
 
-// conn is one station connection. Its reader goroutine (conn.read) is the only long-lived
-// goroutine it has; everything else is state guarded by mu or atomics.
+// conn is one station connection. Its reader (conn.read) is the only goroutine it has, and on
+// Linux an idle connection has none: between frames the reader parks the connection in the
+// Server's poller and ends (conn.park). Everything else is state guarded by mu or atomics.
 type conn struct {
 	s   *Server
 	id  string
 	v   ocpp.Version
 	ws  *websocket.Conn
 	wmu sync.Mutex // one data frame write at a time (the library allows one writer)
+
+	// Parking (see park). br, early and raw are used by the reader only; key never changes.
+	br    *bufio.Reader   // the library's read buffer (hijacker)
+	early *bytes.Reader   // handshake-packet bytes read before the socket's (prefixConn); nil: none left
+	raw   syscall.RawConn // the socket, registered in the poller; nil: never parks
+	key   uint64          // the poller's name for the connection (fds are reused, keys are not)
+	state atomic.Int32    // readerRunning or readerParked
 
 	lastSeen atomic.Int64 // Server.mono() of the last frame, ping or pong from the station
 	// pingSent is the Server.mono() of the keep-alive ping waiting for its pong (0: none),
@@ -127,7 +138,7 @@ func (c *conn) close(code int, reason string) {
 // closeHandshake sends a close frame and waits until the reader has seen the peer's answer and
 // the connection's life is over, at most closeTimeout; then it closes the socket.
 func (c *conn) closeHandshake(code int, reason string) {
-	defer c.ws.Close()
+	defer c.closeSocket()
 	msg := websocket.FormatCloseMessage(code, reason)
 	if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeTimeout)); err != nil {
 		return
@@ -142,7 +153,16 @@ func (c *conn) closeHandshake(code int, reason string) {
 
 // abort closes the socket at once, unblocking every reader and writer.
 func (c *conn) abort() {
+	c.closeSocket()
+}
+
+// closeSocket closes the socket without a close handshake. A closed socket leaves the epoll set
+// silently, so a parked connection would never learn of it: closeSocket starts its reader, which
+// finds the socket closed and ends the connection (Disconnected, wg). Every close of a
+// connection's socket other than the reader's own goes through here.
+func (c *conn) closeSocket() {
 	_ = c.ws.Close()
+	c.wake()
 }
 
 // logAt writes a record about this connection. The station attribute is added per record rather
@@ -164,18 +184,36 @@ func (c *conn) finish() {
 	close(c.lifeDone)
 }
 
-// read reads and handles the next frame, then continues on a fresh goroutine, until the
-// connection fails or is closed. CALLs are thus handled one at a time and in order, by the
-// connection's single reader (a station sends one CALL at a time anyway).
+// Reader states (conn.state).
+const (
+	readerRunning int32 = iota // a reader goroutine owns the connection's read side
+	readerParked               // no reader: the socket is armed in the poller (or being armed)
+)
+
+// read reads and handles the next frame, then parks the connection or continues on a fresh
+// goroutine (next), until the connection fails or is closed. CALLs are thus handled one at a
+// time and in order, by the connection's single reader (a station sends one CALL at a time
+// anyway).
 //
 // Why a fresh goroutine per frame: handling a frame (JSON, the Handler, the store) grows the
 // reader's stack to 8 KiB or more, and the runtime only halves a stack while less than a quarter
 // of it is in use; parked inside the WebSocket library's read the reader uses a little over
 // 2 KiB, so a grown stack never comes back below 8 KiB. A new goroutine parks on 4 KiB. Measured
 // (BenchmarkIdleConnections): 9.3 KiB instead of 13.9 KiB per idle connection, for ~5% less
-// throughput (BenchmarkInboundCallParallel). There is still exactly one reader per connection
-// at any time; the wg count taken in ServeHTTP passes from one to the next.
+// throughput (BenchmarkInboundCallParallel). Where the connection can park (Linux, plain
+// sockets) an idle one keeps no goroutine at all.
+//
+// There is exactly one reader per connection at any time: the one that started it, the one
+// next starts, or the one wake starts (the state's compare-and-swap lets only one goroutine
+// take a parked connection). The wg count taken in ServeHTTP passes from one reader to the
+// next, and is held by the connection itself while it is parked.
 func (c *conn) read() {
+	for c.raw != nil && c.takeControlFrames() {
+		// Only pings or pongs were waiting (the station's keep-alive or the answer to ours).
+		if c.park() {
+			return
+		}
+	}
 	_, data, err := c.ws.ReadMessage()
 	if err != nil {
 		c.s.end(c, err)
@@ -186,7 +224,54 @@ func (c *conn) read() {
 		o.Frame(c.id, false, data)
 	}
 	c.handle(data)
-	go c.read()
+	c.next()
+}
+
+// next continues reading after a complete message (or before the first): it parks the
+// connection, or starts the next reader on a fresh goroutine.
+func (c *conn) next() {
+	if !c.park() {
+		go c.read()
+	}
+}
+
+// park hands an idle connection to the Server's poller, so that it waits for its next frame
+// without a goroutine: when the read buffer holds no unread byte (the next frame has not begun
+// to arrive), it arms the socket in the epoll set (one-shot) and reports true; the caller's
+// goroutine then ends, and the poller starts a new reader (wake) once the socket is readable or
+// hung up. It reports false when the connection cannot park (not Linux, TLS, bytes buffered, or
+// the socket just closed): the caller keeps reading.
+//
+// A frame that arrives in pieces is read to its end by the reader its first piece woke (inside
+// the WebSocket library, or takeControlFrames for a ping or pong). Without takeControlFrames a
+// ping or pong would leave that reader in the library's read until the next data message.
+func (c *conn) park() bool {
+	if c.raw == nil || c.br.Buffered() > 0 {
+		return false
+	}
+	if c.early != nil {
+		if c.early.Len() > 0 {
+			return false
+		}
+		c.early = nil
+	}
+	// Parked before armed: an event that comes the instant the socket is armed must find the
+	// connection parked, or it would be lost.
+	c.state.Store(readerParked)
+	if err := c.s.poll.arm(c); err != nil {
+		// The socket was closed (or epoll failed): read on, the read reports the closed
+		// socket. Unless a closer's wake took the connection in the meantime: its reader does.
+		return !c.state.CompareAndSwap(readerParked, readerRunning)
+	}
+	return true
+}
+
+// wake starts a reader for a parked connection (the poller saw its socket readable, or the
+// socket was closed); it does nothing for a connection that has a reader.
+func (c *conn) wake() {
+	if c.state.CompareAndSwap(readerParked, readerRunning) {
+		go c.read()
+	}
 }
 
 func (c *conn) handle(data []byte) {
@@ -290,7 +375,7 @@ func (c *conn) write(frame []byte) error {
 	c.wmu.Unlock()
 	if err != nil {
 		c.logAt(slog.LevelDebug, "write failed", "err", err)
-		_ = c.ws.Close()
+		c.closeSocket()
 	}
 	return err
 }

@@ -14,7 +14,9 @@ import (
 //
 // Writing a ping may block on a peer that takes nothing, so each ping is written by a
 // short-lived goroutine (at most maxPingsInFlight at once); the pong is noticed by the reader
-// (conn.onPong) and checked on a later tick. An idle connection costs no goroutine of its own.
+// (conn.onPong; on a parked connection the pong wakes a reader, which takes it and parks again:
+// takeControlFrames) and checked on a later tick. An idle connection costs no goroutine of its
+// own.
 
 // startKeepaliveLocked starts the keep-alive goroutine once. s.mu must be held, !s.closing.
 func (s *Server) startKeepaliveLocked() {
@@ -66,8 +68,8 @@ func (s *Server) check(c *conn, now time.Duration) {
 		case now >= due:
 			c.logAt(slog.LevelInfo, "closing dead connection: no pong", "waited", (due - sent).String())
 			// No close handshake with a peer that does not answer: drop the socket, the
-			// reader ends and reports the disconnection.
-			_ = c.ws.Close()
+			// reader (woken if the connection is parked) ends and reports the disconnection.
+			c.closeSocket()
 			return
 		default:
 			return // waiting for the pong

@@ -5,10 +5,11 @@
 // Call, keeps idle connections alive with WebSocket pings and closes dead ones.
 //
 // Memory per idle connection is the design constraint (15,000 stations per process): a
-// connection owns exactly one goroutine, its reader. Pings come from one keep-alive goroutine
-// per Server, which starts a short-lived goroutine per ping in flight; the HTTP server's
-// goroutine is released right after the upgrade, and the socket's buffers are smaller than
-// net/http's.
+// connection owns at most one goroutine, its reader, and on Linux an idle one owns none: between
+// frames its socket waits in the Server's epoll set (poller, conn.park) and a reader is started
+// when the next frame arrives. Pings come from one keep-alive goroutine per Server, which starts
+// a short-lived goroutine per ping in flight; the HTTP server's goroutine is released right
+// after the upgrade, and the socket's buffers are smaller than net/http's.
 //
 // The WebSocket library is github.com/gorilla/websocket, chosen by measurement
 // (internal/ocppws/wscompare, docs/benchmarks.md): it costs an idle connection about 3.5 KiB
@@ -117,15 +118,23 @@ type Server struct {
 	cancel context.CancelFunc
 
 	pingSlots chan struct{}
-	live      atomic.Int64 // registered connections not yet closing
+	live      atomic.Int64  // registered connections not yet closing
+	keys      atomic.Uint64 // the last conn.key given out
 
 	mu        sync.RWMutex
 	conns     map[string]*conn // the newest connection of each station
 	closing   bool
 	keepalive bool // the keep-alive goroutine was started
-	// wg counts every goroutine the Server owns: connection readers, closers, pings and the
-	// keep-alive loop. Add is called only under mu while !closing, or by a goroutine that
-	// already holds a count, so that it never races with Shutdown's Wait.
+	// poll holds idle connections without goroutines (Linux; nil elsewhere or if epoll failed).
+	// It is set once, under mu, before the first connection that uses it is registered. Its
+	// goroutine is not counted in wg: it must run until every connection has ended, and
+	// Shutdown stops it after wg's Wait.
+	poll      *poller
+	pollTried bool
+	// wg counts every goroutine the Server owns: connection readers (a parked connection holds
+	// its reader's count), closers, pings and the keep-alive loop; not the poller (see poll).
+	// Add is called only under mu while !closing, or by a goroutine that already holds a count,
+	// so that it never races with Shutdown's Wait.
 	wg sync.WaitGroup
 }
 
@@ -198,7 +207,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		hdr = http.Header{"Sec-Websocket-Protocol": {v.Subprotocol()}}
 	}
-	ws, err := s.up.Upgrade(&hijacker{ResponseWriter: w}, r, hdr)
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := s.up.Upgrade(hj, r, hdr)
 	if err != nil {
 		// Upgrade has answered the request already, or the socket is gone.
 		log.Info("websocket upgrade failed", "err", err, "remote", r.RemoteAddr)
@@ -212,7 +222,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c := &conn{s: s, id: id, v: v, ws: ws, done: make(chan struct{}), lifeDone: make(chan struct{})}
+	c := &conn{s: s, id: id, v: v, ws: ws, done: make(chan struct{}), lifeDone: make(chan struct{}),
+		br: hj.br, early: hj.early, key: s.keys.Add(1)}
 	ws.SetPingHandler(c.onPing)
 	ws.SetPongHandler(c.onPong)
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
@@ -230,7 +241,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.m.connections.WithLabelValues(string(v)).Inc()
 	s.wg.Add(1)
 	s.startKeepaliveLocked()
+	poll := s.startPollerLocked()
 	s.mu.Unlock()
+
+	if poll != nil && hj.raw != nil {
+		// Before the first reader starts: from now on the connection may park.
+		c.raw = hj.raw
+		if err := poll.register(c); err != nil {
+			c.raw = nil
+			log.Warn("connection keeps a reader goroutine: epoll registration failed", "err", err)
+		}
+	}
 
 	if prev != nil {
 		log.Info("connection replaced by a newer one")
@@ -251,7 +272,7 @@ func (s *Server) serveConn(c *conn, prev *conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.CallTimeout)
 	s.h.Connected(ctx, c.id, c.v)
 	cancel()
-	go c.read() // on a fresh stack: see conn.read
+	c.next() // parked, or read on a fresh stack: see conn.read
 }
 
 // end finishes a connection whose reader stopped with err: Disconnected unless it was replaced.
@@ -260,6 +281,9 @@ func (s *Server) end(c *conn, err error) {
 	defer s.wg.Done()
 	c.markDone()
 	_ = c.ws.Close() // releases the socket
+	if c.raw != nil {
+		s.poll.forget(c)
+	}
 
 	s.mu.RLock()
 	current := s.conns[c.id] == c
@@ -342,6 +366,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.stopPoller()
 		return nil
 	case <-ctx.Done():
 	}
@@ -349,7 +374,36 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.abort()
 	}
 	<-done
+	s.stopPoller()
 	return ctx.Err()
+}
+
+// startPollerLocked starts the poller on the first connection and returns it (nil: none).
+// s.mu must be held, !s.closing.
+func (s *Server) startPollerLocked() *poller {
+	if !s.pollTried {
+		s.pollTried = true
+		p, err := newPoller()
+		switch {
+		case err == nil:
+			s.poll = p
+			go p.run() // ended by stopPoller
+		case !errors.Is(err, errors.ErrUnsupported):
+			s.log.Warn("idle connections keep a reader goroutine each: no epoll", "err", err)
+		}
+	}
+	return s.poll
+}
+
+// stopPoller ends the poller once every connection has ended (Shutdown, after wg's Wait: a
+// parked connection still needs it to see its peer's close frame).
+func (s *Server) stopPoller() {
+	s.mu.RLock()
+	p := s.poll
+	s.mu.RUnlock()
+	if p != nil {
+		p.close()
+	}
 }
 
 func (s *Server) isClosing() bool {
