@@ -114,10 +114,13 @@ const (
 // ~150 MiB the connections need (docs/benchmarks.md, "Memory after a connection storm").
 // It runs until ctx ends.
 func releaseAfterBursts(ctx context.Context, log *slog.Logger) {
-	samples := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}, {Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/gc/heap/allocs:bytes"}}
 	tick := time.NewTicker(releaseEvery)
 	defer tick.Stop()
 	var last time.Time
+	metrics.Read(samples)
+	allocs := samples[2].Value.Uint64()
 	for {
 		select {
 		case <-ctx.Done():
@@ -125,7 +128,9 @@ func releaseAfterBursts(ctx context.Context, log *slog.Logger) {
 		case now := <-tick.C:
 			metrics.Read(samples)
 			free, objects := samples[0].Value.Uint64(), samples[1].Value.Uint64()
-			if !shouldRelease(free, objects) || now.Sub(last) < releaseGap {
+			allocated := samples[2].Value.Uint64() - allocs
+			allocs = samples[2].Value.Uint64()
+			if !shouldRelease(free, objects, allocated) || now.Sub(last) < releaseGap {
 				continue
 			}
 			last = now
@@ -139,7 +144,9 @@ func releaseAfterBursts(ctx context.Context, log *slog.Logger) {
 
 // shouldRelease reports whether the heap's idle (free, not yet returned) memory is more than a
 // burst's leftovers would explain: above releaseMinFree and above the live heap, which is twice
-// the headroom the GC keeps at the default GOGC of 50.
-func shouldRelease(free, objects uint64) bool {
-	return free >= releaseMinFree && free > objects
+// the headroom the GC keeps at the default GOGC of 50. allocated is what the program allocated
+// since the last look: while that is a good part of the idle memory the burst is still going
+// on (a connection storm in progress), and what was released would be taken back at once.
+func shouldRelease(free, objects, allocated uint64) bool {
+	return free >= releaseMinFree && free > objects && allocated < free/4
 }

@@ -56,16 +56,18 @@ func TestApplyMemoryDefaults(t *testing.T) {
 func TestShouldRelease(t *testing.T) {
 	const mib = 1 << 20
 	for _, c := range []struct {
-		free, objects uint64
-		want          bool
+		free, objects, allocated uint64
+		want                     bool
 	}{
-		{free: 10 * mib, objects: 1 * mib, want: false},    // small: not worth a collection
-		{free: 100 * mib, objects: 150 * mib, want: false}, // within what GOGC 50 keeps
-		{free: 300 * mib, objects: 150 * mib, want: true},  // a burst's leftovers
+		{free: 10 * mib, objects: 1 * mib, want: false},                       // small: not worth a collection
+		{free: 100 * mib, objects: 150 * mib, want: false},                    // within what GOGC 50 keeps
+		{free: 300 * mib, objects: 150 * mib, allocated: 5 * mib, want: true}, // a burst's leftovers
 		{free: 64 * mib, objects: 10 * mib, want: true},
+		{free: 300 * mib, objects: 150 * mib, allocated: 400 * mib, want: false}, // the burst goes on
 	} {
-		if got := shouldRelease(c.free, c.objects); got != c.want {
-			t.Errorf("shouldRelease(%d MiB free, %d MiB objects) = %v, want %v", c.free/mib, c.objects/mib, got, c.want)
+		if got := shouldRelease(c.free, c.objects, c.allocated); got != c.want {
+			t.Errorf("shouldRelease(%d MiB free, %d MiB objects, %d MiB allocated) = %v, want %v",
+				c.free/mib, c.objects/mib, c.allocated/mib, got, c.want)
 		}
 	}
 }

@@ -225,7 +225,12 @@ func (s *Service) scheduleRefresh(ctx context.Context, stationID string, firmwar
 	select {
 	case s.refreshQ <- refreshJob{stationID: stationID, due: now.Add(s.cfg.RefreshDelay)}:
 	default:
-		s.log.WarnContext(ctx, "csms: configuration refresh queue full; skipped", "station", stationID)
+		s.refreshSkips.Add(1)
+		last := s.refreshWarned.Load()
+		if now.UnixNano()-last >= int64(time.Minute) && s.refreshWarned.CompareAndSwap(last, now.UnixNano()) {
+			s.log.WarnContext(ctx, "csms: configuration refresh queue full; refreshes skipped",
+				"stations", s.refreshSkips.Swap(0), "latest", stationID)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opencpo/opencpo/internal/billing"
@@ -102,8 +103,13 @@ type Service struct {
 	remote   *remoteStarts
 	reports  *fullReports
 	refreshQ chan refreshJob
-	bill     *billing.Biller
-	costs    *costUpdates
+	// refreshSkips counts the refreshes a full queue turned away since the last warning, and
+	// refreshWarned is when (Unix nanoseconds) that warning was logged: one line a minute, not
+	// one per station of a mass reconnect.
+	refreshSkips  atomic.Int64
+	refreshWarned atomic.Int64
+	bill          *billing.Biller
+	costs         *costUpdates
 
 	mu       sync.Mutex
 	caller   Caller

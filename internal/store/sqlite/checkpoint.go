@@ -14,9 +14,13 @@ const (
 	// often means fewer copies of pages that many commits rewrite (an index's tail, busy
 	// session rows); more often means a shorter WAL to read through.
 	checkpointEvery = 2 * time.Second
-	// writerCheckpointPages is the WAL size (in 4 KiB pages) at which the writer checkpoints
-	// on its own: 256 MiB, reached only if the checkpointer falls far behind.
-	writerCheckpointPages = 65536
+	// writerCheckpointPages is the WAL size (in 4 KiB pages, 32 MiB) at which the writer
+	// checkpoints on its own. Under a constant stream of writes the passive checkpoints never
+	// catch up with the last frame, and only a checkpoint run by the writer lets SQLite start
+	// the WAL over; by then the checkpointer has copied all but the last seconds of it, so the
+	// writer's share is small. Without this bound the WAL grew to hundreds of MiB, and a
+	// restart after a crash read all of it before accepting the first station.
+	writerCheckpointPages = 8192
 )
 
 // checkpointer runs PASSIVE checkpoints on a connection of its own. A passive checkpoint never

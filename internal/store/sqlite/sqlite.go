@@ -168,9 +168,9 @@ func dsn(abs string, kind connKind) string {
 		// spilled to the WAL before COMMIT or read back from the file.
 		q.Add("_pragma", "cache_size(-65536)")
 		// The checkpointer moves the WAL into the database in the background; a checkpoint
-		// run by the writer itself would stall every write queued behind that commit (tens
-		// of milliseconds for a few thousand pages). The writer only steps in as a safety
-		// net, when the WAL has grown to 256 MiB because the checkpointer could not keep up.
+		// run by the writer itself stalls every write queued behind that commit (tens of
+		// milliseconds for a few thousand pages). The writer's own checkpoint, at 32 MiB of
+		// WAL, finds most of the WAL copied already (see writerCheckpointPages).
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
 		q.Set("_txlock", "immediate") // take the write lock at BEGIN, never upgrade mid-way
 	case connReader:
