@@ -26,6 +26,12 @@ func TestClusterRoutesCommands(t *testing.T) {
 		return &ocpptest.CallErrorReply{Code: "NotSupported", Description: "no lock here"}
 	})
 	st.Handle("ClearCache", func(json.RawMessage) any { time.Sleep(3 * time.Second); return map[string]any{"status": "Accepted"} })
+	// The node that holds a connection records it in the background after the upgrade; until
+	// that lands, the other nodes rightly answer 409 station_offline.
+	eventually(t, "CL-1 recorded as connected", func() bool {
+		code, body := b.do("GET", "/api/v1/stations/CL-1", nil)
+		return code == http.StatusOK && body["connected"] == true
+	})
 
 	res := b.mustDo(http.StatusOK, "POST", "/api/v1/stations/CL-1/ocpp/Reset", map[string]any{"type": "Soft"})
 	if res["status"] != "Accepted" {

@@ -158,29 +158,13 @@ func (c *clusterRun) run(ctx context.Context) error {
 
 	// Connect storm, spread over the nodes.
 	c.logf("connect storm: %d stations from %d load processes over %d nodes", o.Stations, o.LoadProcs, o.Nodes)
-	start := time.Now()
-	if err := c.start("ws://"+c.nodes[0].addr+"/ocpp", c.addrs(), c.share()); err != nil {
-		return err
-	}
-	limit := connectLimit(o.Stations)
-	d, err := c.waitConnected(ctx, start, limit, o.Stations)
+	d, err := c.connectStorm(ctx, "ws://"+c.nodes[0].addr+"/ocpp", c.addrs(), c.share())
 	if err != nil {
-		return fmt.Errorf("connect storm: %w", err)
-	}
-	r.ConnectStormS = d.Seconds()
-	r.ConnectionsHeld = o.Stations
-	c.logf("all %d connected in %.1fs", o.Stations, d.Seconds())
-	if _, err := c.phase("connect"); err != nil {
 		return err
 	}
+	r.ConnectStormS, r.ConnectionsHeld = d.Seconds(), o.Stations
 
 	// Idle: memory and CPU per node.
-	if err := sleep(ctx, o.Settle); err != nil {
-		return err
-	}
-	if _, err := c.phase(""); err != nil {
-		return err
-	}
 	cpu, err := measureCPU(ctx, c.nodes, o.Idle)
 	if err != nil {
 		return err
@@ -226,7 +210,7 @@ func (c *clusterRun) run(ctx context.Context) error {
 		}
 	}
 	if !o.SkipKill {
-		if err := c.killNode(ctx, limit); err != nil {
+		if err := c.killNode(ctx, connectLimit(o.Stations)); err != nil {
 			return err
 		}
 	}

@@ -318,3 +318,29 @@ func createTokens(ctx context.Context, addr string) error {
 	}
 	return nil
 }
+
+// connectStorm starts the load processes against url (through the balancer over addrs when
+// there are several nodes, share connections each), waits until every station is connected,
+// records the "connect" phase and lets the fleet settle before the next one. It returns how
+// long the storm took.
+func (l *fleetLoad) connectStorm(ctx context.Context, url string, addrs []string, share int) (time.Duration, error) {
+	start := time.Now()
+	if err := l.start(url, addrs, share); err != nil {
+		return 0, err
+	}
+	d, err := l.waitConnected(ctx, start, connectLimit(l.o.Stations), l.o.Stations)
+	if err != nil {
+		return 0, fmt.Errorf("connect storm: %w", err)
+	}
+	l.logf("all %d connected in %.1fs", l.o.Stations, d.Seconds())
+	if _, err := l.phase("connect"); err != nil {
+		return 0, err
+	}
+	if err := sleep(ctx, l.o.Settle); err != nil {
+		return 0, err
+	}
+	if _, err := l.phase(""); err != nil {
+		return 0, err
+	}
+	return d, nil
+}

@@ -154,29 +154,13 @@ func (c *coordinator) run(ctx context.Context) error {
 
 	// Connect storm.
 	c.logf("connect storm: %d stations from %d load processes", o.Stations, o.LoadProcs)
-	start := time.Now()
-	if err := c.start("ws://"+c.server.addr+"/ocpp", nil, 0); err != nil {
-		return err
-	}
-	limit := connectLimit(o.Stations)
-	d, err := c.waitConnected(ctx, start, limit, o.Stations)
+	d, err := c.connectStorm(ctx, "ws://"+c.server.addr+"/ocpp", nil, 0)
 	if err != nil {
-		return fmt.Errorf("connect storm: %w", err)
-	}
-	r.ConnectStormS = d.Seconds()
-	r.ConnectionsHeld = o.Stations
-	c.logf("all %d connected in %.1fs", o.Stations, d.Seconds())
-	if _, err := c.phase("connect"); err != nil {
 		return err
 	}
+	r.ConnectStormS, r.ConnectionsHeld = d.Seconds(), o.Stations
 
 	// Idle: all connected, no EV anywhere; heartbeats only.
-	if err := sleep(ctx, o.Settle); err != nil {
-		return err
-	}
-	if _, err := c.phase(""); err != nil {
-		return err
-	}
 	cpu, err := measureCPU(ctx, []*serverProc{c.server}, o.Idle)
 	if err != nil {
 		return err
@@ -219,7 +203,8 @@ func (c *coordinator) run(ctx context.Context) error {
 		return err
 	}
 	c.logf("mass disconnect")
-	start = time.Now()
+	limit := connectLimit(o.Stations)
+	start := time.Now()
 	if err := c.all(same("drop"), nil); err != nil {
 		return err
 	}
