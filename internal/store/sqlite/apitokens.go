@@ -35,12 +35,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t domain.APIToken) error {
 
 // APITokenByDigest returns the token with that digest.
 func (s *Store) APITokenByDigest(ctx context.Context, digest string) (domain.APIToken, error) {
-	var t domain.APIToken
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		t, err = scanAPIToken(tx.QueryRowContext(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE digest = ?`, digest))
-		return err
-	})
+	t, err := readOne(ctx, s, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE digest = ?`, scanAPIToken, digest)
 	if err != nil {
 		return domain.APIToken{}, fmt.Errorf("sqlite: API token by digest: %w", err)
 	}

@@ -35,13 +35,8 @@ func (s *Store) CreateConsoleSession(ctx context.Context, cs domain.ConsoleSessi
 
 // ConsoleSession returns one session by the hash of its id.
 func (s *Store) ConsoleSession(ctx context.Context, idHash string) (domain.ConsoleSession, error) {
-	var cs domain.ConsoleSession
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		cs, err = scanConsoleSession(tx.QueryRowContext(ctx,
-			`SELECT `+consoleSessionColumns+` FROM console_sessions WHERE id_hash = ?`, idHash))
-		return err
-	})
+	cs, err := readOne(ctx, s, `SELECT `+consoleSessionColumns+` FROM console_sessions WHERE id_hash = ?`,
+		scanConsoleSession, idHash)
 	if err != nil {
 		return domain.ConsoleSession{}, fmt.Errorf("sqlite: console session: %w", err)
 	}

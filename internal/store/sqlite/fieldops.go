@@ -38,12 +38,8 @@ func (s *Store) CreateReservation(ctx context.Context, r domain.Reservation) (do
 
 // Reservation returns one reservation.
 func (s *Store) Reservation(ctx context.Context, id int64) (domain.Reservation, error) {
-	var r domain.Reservation
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		r, err = scanReservation(tx.QueryRowContext(ctx, `SELECT `+reservationColumns+` FROM reservations WHERE id = ?`, id), id)
-		return err
-	})
+	r, err := readOne(ctx, s, `SELECT `+reservationColumns+` FROM reservations WHERE id = ?`,
+		func(r scanner) (domain.Reservation, error) { return scanReservation(r, id) }, id)
 	if err != nil {
 		return domain.Reservation{}, fmt.Errorf("sqlite: reservation %d: %w", id, err)
 	}

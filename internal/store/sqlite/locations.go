@@ -56,12 +56,8 @@ func (s *Store) CreateLocation(ctx context.Context, l domain.Location) error {
 
 // Location returns one location.
 func (s *Store) Location(ctx context.Context, id string) (domain.Location, error) {
-	var l domain.Location
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		l, err = scanLocation(tx.QueryRowContext(ctx, `SELECT `+locationColumns+` FROM locations WHERE id = ?`, id), id)
-		return err
-	})
+	l, err := readOne(ctx, s, `SELECT `+locationColumns+` FROM locations WHERE id = ?`,
+		func(r scanner) (domain.Location, error) { return scanLocation(r, id) }, id)
 	if err != nil {
 		return domain.Location{}, fmt.Errorf("sqlite: location %q: %w", id, err)
 	}

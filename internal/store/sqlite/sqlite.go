@@ -332,6 +332,17 @@ func (s *Store) readRow(ctx context.Context, query string, scan func(*sql.Row) e
 	return scan(st.QueryRowContext(ctx, args...))
 }
 
+// readOne reads one row with a fixed query (readRow) and scans it with scan.
+func readOne[T any](ctx context.Context, s *Store, query string, scan func(scanner) (T, error), args ...any) (T, error) {
+	var v T
+	err := s.readRow(ctx, query, func(row *sql.Row) error {
+		var err error
+		v, err = scan(row)
+		return err
+	}, args...)
+	return v, err
+}
+
 // stamp returns t, or the store's clock when t is zero: a zero time means "now".
 func (s *Store) stamp(t time.Time) time.Time {
 	if t.IsZero() {

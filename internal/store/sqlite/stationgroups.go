@@ -81,12 +81,8 @@ func (s *Store) PutStationGroup(ctx context.Context, g domain.StationGroup) (boo
 
 // StationGroup returns one station group.
 func (s *Store) StationGroup(ctx context.Context, id string) (domain.StationGroup, error) {
-	var g domain.StationGroup
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		g, err = scanStationGroup(tx.QueryRowContext(ctx, `SELECT `+stationGroupColumns+` FROM station_groups WHERE id = ?`, id), id)
-		return err
-	})
+	g, err := readOne(ctx, s, `SELECT `+stationGroupColumns+` FROM station_groups WHERE id = ?`,
+		func(r scanner) (domain.StationGroup, error) { return scanStationGroup(r, id) }, id)
 	if err != nil {
 		return domain.StationGroup{}, fmt.Errorf("sqlite: station group %q: %w", id, err)
 	}

@@ -310,13 +310,8 @@ func (s *Store) PinSessionTariff(ctx context.Context, st domain.SessionTariff) (
 
 // SessionTariff returns a session's pinned tariff.
 func (s *Store) SessionTariff(ctx context.Context, sessionID int64) (domain.SessionTariff, error) {
-	var out domain.SessionTariff
-	err := s.readRow(ctx, `SELECT session_id, tariff_id, body, time_zone, pinned_at
-			FROM session_tariffs WHERE session_id = ?`, func(row *sql.Row) error {
-		var err error
-		out, err = scanSessionTariff(row, sessionID)
-		return err
-	}, sessionID)
+	out, err := readOne(ctx, s, `SELECT session_id, tariff_id, body, time_zone, pinned_at FROM session_tariffs WHERE session_id = ?`,
+		func(r scanner) (domain.SessionTariff, error) { return scanSessionTariff(r, sessionID) }, sessionID)
 	if err != nil {
 		return domain.SessionTariff{}, fmt.Errorf("sqlite: tariff of session %d: %w", sessionID, err)
 	}
@@ -379,12 +374,8 @@ func (s *Store) AddCDR(ctx context.Context, c domain.CDR) (domain.CDR, error) {
 
 // CDR returns the CDR of a session.
 func (s *Store) CDR(ctx context.Context, sessionID int64) (domain.CDR, error) {
-	var out domain.CDR
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = scanCDR(tx.QueryRowContext(ctx, `SELECT `+cdrColumns+` FROM cdrs WHERE session_id = ?`, sessionID), sessionID)
-		return err
-	})
+	out, err := readOne(ctx, s, `SELECT `+cdrColumns+` FROM cdrs WHERE session_id = ?`,
+		func(r scanner) (domain.CDR, error) { return scanCDR(r, sessionID) }, sessionID)
 	if err != nil {
 		return domain.CDR{}, fmt.Errorf("sqlite: CDR of session %d: %w", sessionID, err)
 	}

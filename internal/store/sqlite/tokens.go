@@ -37,12 +37,8 @@ func validateToken(t domain.Token) error {
 
 // Token returns one token.
 func (s *Store) Token(ctx context.Context, uid string) (domain.Token, error) {
-	var t domain.Token
-	err := s.readRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE uid = ?`, func(row *sql.Row) error {
-		var err error
-		t, err = scanToken(row, uid)
-		return err
-	}, uid)
+	t, err := readOne(ctx, s, `SELECT `+tokenColumns+` FROM tokens WHERE uid = ?`,
+		func(r scanner) (domain.Token, error) { return scanToken(r, uid) }, uid)
 	if err != nil {
 		return domain.Token{}, fmt.Errorf("sqlite: token %q: %w", uid, err)
 	}

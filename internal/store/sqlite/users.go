@@ -29,12 +29,8 @@ func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
 
 // User returns one user.
 func (s *Store) User(ctx context.Context, email string) (domain.User, error) {
-	var u domain.User
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email), email)
-		return err
-	})
+	u, err := readOne(ctx, s, `SELECT `+userColumns+` FROM users WHERE email = ?`,
+		func(r scanner) (domain.User, error) { return scanUser(r, email) }, email)
 	if err != nil {
 		return domain.User{}, fmt.Errorf("sqlite: user: %w", err)
 	}
