@@ -139,6 +139,9 @@ func (l *fleetLoad) start(url string, nodes []string, nodeShare int) error {
 		go func() { w.done <- cmd.Wait(); logf.Close() }()
 		l.workers = append(l.workers, w)
 	}
+	if l.profile != nil {
+		l.profile.load = l.workers[0]
+	}
 	return nil
 }
 

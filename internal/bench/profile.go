@@ -1,20 +1,24 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 )
 
-// profiler saves profiles of one server process, which runs with --debug-addr addr. A nil
-// profiler takes none.
+// profiler saves profiles of one server process, which runs with --debug-addr addr, and of the
+// first load process: on this machine the load side shares the cores with the server, so what
+// it costs per call bounds the figures as much as the server does. A nil profiler takes none.
 type profiler struct {
-	addr string // the server's --debug-addr
-	dir  string // where the profiles go
+	addr string      // the server's --debug-addr
+	dir  string      // where the profiles go
+	load *workerProc // profiled as name-load.cpu alongside the server (nil: not yet started)
 	logf func(format string, args ...any)
 }
 
@@ -24,13 +28,22 @@ func (p *profiler) cpu(ctx context.Context, name string, d time.Duration) (wait 
 	if p == nil {
 		return func() {}
 	}
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	loadDone := func() {}
+	if p.load != nil {
+		file := filepath.Join(p.dir, name+"-load.cpu")
+		if err := p.load.ask(fmt.Sprintf("cpuprofile %d %s", secs, file), nil); err != nil {
+			p.logf("profile %s: %v", file, err)
+		} else {
+			loadDone = func() { waitFile(ctx, file, time.Duration(secs+5)*time.Second) }
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		secs := max(1, int(d.Round(time.Second)/time.Second))
 		p.fetch(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), name+".cpu")
 	}()
-	return func() { <-done }
+	return func() { <-done; loadDone() }
 }
 
 // heap saves the server's heap profile into name.heap.
@@ -69,4 +82,33 @@ func (p *profiler) fetch(ctx context.Context, path, file string) {
 	if err != nil {
 		p.logf("profile %s: %v", file, err)
 	}
+}
+
+// waitFile waits until path exists (a load process writes its profile there when it is done),
+// at most limit.
+func waitFile(ctx context.Context, path string, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// startCPUProfile records this process's CPU profile for d and then writes it to path; it
+// writes to a temporary name first so that path appears only once the profile is whole.
+func startCPUProfile(path string, d time.Duration) error {
+	var buf bytes.Buffer
+	if err := pprof.StartCPUProfile(&buf); err != nil {
+		return err
+	}
+	time.AfterFunc(d, func() {
+		pprof.StopCPUProfile()
+		tmp := path + ".part"
+		if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err == nil {
+			_ = os.Rename(tmp, path)
+		}
+	})
+	return nil
 }

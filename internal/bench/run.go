@@ -205,10 +205,13 @@ func (c *coordinator) run(ctx context.Context) error {
 	c.logf("mass disconnect")
 	limit := connectLimit(o.Stations)
 	start := time.Now()
+	// The first 15 s of the reconnect, the time the target allows.
+	waitProfile = c.profile.cpu(ctx, "reconnect", 15*time.Second)
 	if err := c.all(same("drop"), nil); err != nil {
 		return err
 	}
 	d, err = c.waitConnected(ctx, start, limit, o.Stations)
+	waitProfile()
 	if err != nil {
 		return fmt.Errorf("mass reconnect: %w", err)
 	}

@@ -172,6 +172,14 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, in io.Reader, out io.Write
 			} else {
 				reply = map[string]int{"acks": n}
 			}
+		case "cpuprofile": // cpuprofile SECONDS PATH: this process's CPU profile, written when done
+			secs, path, _ := strings.Cut(arg, " ")
+			n, _ := strconv.Atoi(secs)
+			if err := startCPUProfile(path, time.Duration(n)*time.Second); err != nil {
+				reply = map[string]string{"error": err.Error()}
+			} else {
+				reply = map[string]bool{"ok": true}
+			}
 		case "quit":
 			return nil
 		default:

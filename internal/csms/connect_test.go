@@ -91,3 +91,82 @@ func TestConnectionRecordInBackground(t *testing.T) {
 		t.Errorf("%d pending connection records left", n)
 	}
 }
+
+// countedReads is the real SQLite store counting the station reads the service makes.
+type countedReads struct {
+	domain.Store
+	mu    sync.Mutex
+	reads int
+}
+
+func (s *countedReads) StationRecord(ctx context.Context, id string) (domain.Station, error) {
+	s.mu.Lock()
+	s.reads++
+	s.mu.Unlock()
+	return s.Store.StationRecord(ctx, id)
+}
+
+func (s *countedReads) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
+// A connection's admission reads the station; its BootNotification right after uses that read
+// instead of reading again, unless the read is older than bootFreshness or an operator changed
+// the station since.
+func TestBootUsesTheAdmissionRead(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "opencpo.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateStation(ctx, domain.Station{ID: "CP-1", RegistrationStatus: domain.RegistrationAccepted}); err != nil {
+		t.Fatal(err)
+	}
+	store := &countedReads{Store: db}
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	s := New(Config{Now: clock}, store)
+	boot := func() {
+		t.Helper()
+		if _, err := s.HandleCall(ctx, "CP-1", ocpp.V16, "BootNotification",
+			[]byte(`{"chargePointVendor":"V","chargePointModel":"M"}`)); err != nil {
+			t.Fatalf("BootNotification: %v", err)
+		}
+	}
+
+	if err := s.Admit(ctx, "CP-1", "", "", false); err != nil {
+		t.Fatal(err)
+	}
+	boot()
+	if got := store.count(); got != 1 {
+		t.Fatalf("admission and boot read the station %d times, want 1", got)
+	}
+
+	// The end of the station's previous connection, processed after the admission of the
+	// next one, leaves that admission's read for the boot.
+	if err := s.Admit(ctx, "CP-1", "", "", false); err != nil {
+		t.Fatal(err)
+	}
+	s.Disconnected(ctx, "CP-1", ocpp.V16)
+	boot()
+	if got := store.count(); got != 1 {
+		t.Fatalf("a boot after a late disconnection made %d reads in all, want 1", got)
+	}
+
+	advance(bootFreshness)
+	boot()
+	if got := store.count(); got != 2 {
+		t.Fatalf("a boot %s after the last read made %d reads in all, want 2", bootFreshness, got)
+	}
+
+	s.StationChanged(ctx, "CP-1")
+	boot()
+	if got := store.count(); got != 3 {
+		t.Fatalf("a boot after an operator's change made %d reads in all, want 3", got)
+	}
+}

@@ -135,6 +135,13 @@ type cachedStation struct {
 
 const stationTTL = 30 * time.Minute
 
+// bootFreshness is how old the cached station may be for a BootNotification. A connection's
+// boot follows its admission, which read the station a moment before (the cache is dropped when
+// a station disconnects): reading it again cost a mass reconnect a second read per station.
+// A change through the API or from another node drops the entry at once, so only a change made
+// behind OpenCPO's back can go unseen, for this long.
+const bootFreshness = 10 * time.Second
+
 // lastSeen is when a station was last heard from. The time is written to the store in the
 // background (flushLastSeen), never on a message's path.
 type lastSeen struct {
@@ -344,11 +351,17 @@ func (s *Service) Disconnected(ctx context.Context, stationID string, v ocpp.Ver
 	}
 }
 
-// forget drops what the service keeps in memory of a station's connection.
+// forget drops what the service keeps in memory of a station's connection. A station record
+// read within bootFreshness stays: it is the admission read of the station's next connection,
+// whose admission can come before the end of the last one is processed (a mass reconnect), and
+// its boot is about to use it.
 func (s *Service) forget(stationID string) {
+	now := s.now()
 	s.mu.Lock()
 	delete(s.seen, stationID)
-	delete(s.stations, stationID)
+	if c, ok := s.stations[stationID]; ok && now.Sub(c.readAt) >= bootFreshness {
+		delete(s.stations, stationID)
+	}
 	s.mu.Unlock()
 }
 
@@ -405,23 +418,24 @@ func (s *Service) StationChanged(ctx context.Context, stationID string) {
 }
 
 // station returns the station's identity and registration, from the cache when fresh enough.
-// fresh forces a read (BootNotification decides on the registration, so it must see the
-// current one).
+// fresh asks for a read at most bootFreshness old (BootNotification decides on the
+// registration, so it must see the current one).
 func (s *Service) station(ctx context.Context, stationID string, fresh bool) (domain.Station, error) {
 	now := s.now()
-	if !fresh {
-		s.mu.Lock()
-		c, ok := s.stations[stationID]
-		s.mu.Unlock()
-		if ok && now.Sub(c.readAt) < stationTTL {
-			return c.station, nil
-		}
+	maxAge := stationTTL
+	if fresh {
+		maxAge = bootFreshness
 	}
-	st, err := s.store.Station(ctx, stationID)
+	s.mu.Lock()
+	c, ok := s.stations[stationID]
+	s.mu.Unlock()
+	if ok && now.Sub(c.readAt) < maxAge {
+		return c.station, nil
+	}
+	st, err := s.store.StationRecord(ctx, stationID) // handlers need identity and registration only
 	if err != nil {
 		return domain.Station{}, err
 	}
-	st.EVSEs = nil // handlers need identity and registration only
 	s.mu.Lock()
 	s.stations[stationID] = cachedStation{station: st, readAt: now}
 	s.mu.Unlock()

@@ -13,6 +13,10 @@ type StationStore interface {
 	CreateStation(ctx context.Context, s Station) error
 	// Station returns one station with its EVSEs and connectors; ErrNotFound if absent.
 	Station(ctx context.Context, id string) (Station, error)
+	// StationRecord returns one station without its EVSEs (identity, registration, password
+	// hash, state), in the cheapest read the store has: what admitting a connection needs.
+	// ErrNotFound if absent.
+	StationRecord(ctx context.Context, id string) (Station, error)
 	// Stations lists stations ordered by id, with EVSEs; next is "" on the last page.
 	Stations(ctx context.Context, p Page) (items []Station, next string, err error)
 	// UpdateStation applies a patch and returns the result; ErrNotFound if absent.

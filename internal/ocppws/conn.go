@@ -165,15 +165,9 @@ func (c *conn) closeSocket() {
 	c.wake()
 }
 
-// logAt writes a record about this connection. The station attribute is added per record rather
-// than through a per-connection log.With, which would cost every idle connection a few hundred
-// bytes for a logger it rarely uses.
+// logAt writes a record about this connection.
 func (c *conn) logAt(level slog.Level, msg string, args ...any) {
-	ctx := context.Background()
-	if !c.s.log.Enabled(ctx, level) {
-		return
-	}
-	c.s.log.Log(ctx, level, msg, append([]any{"station", c.id}, args...)...)
+	c.s.logStation(level, c.id, msg, args...)
 }
 
 // finish ends the connection's life; the caller's wg count is released right after.
@@ -190,7 +184,7 @@ const (
 	readerParked               // no reader: the socket is armed in the poller (or being armed)
 )
 
-// read reads and handles the next frame, then parks the connection or continues on a fresh
+// read reads and handles the next frame, then parks the connection or continues on another
 // goroutine (next), until the connection fails or is closed. CALLs are thus handled one at a
 // time and in order, by the connection's single reader (a station sends one CALL at a time
 // anyway).
@@ -201,7 +195,8 @@ const (
 // 2 KiB, so a grown stack never comes back below 8 KiB. A new goroutine parks on 4 KiB. Measured
 // (BenchmarkIdleConnections): 9.3 KiB instead of 13.9 KiB per idle connection, for ~5% less
 // throughput (BenchmarkInboundCallParallel). Where the connection can park (Linux, plain
-// sockets) an idle one keeps no goroutine at all.
+// sockets) an idle one keeps no goroutine at all, and its frames are read by the reader pool
+// (readerPool), whose goroutines keep their grown stacks from one frame to the next.
 //
 // There is exactly one reader per connection at any time: the one that started it, the one
 // next starts, or the one wake starts (the state's compare-and-swap lets only one goroutine
@@ -228,10 +223,17 @@ func (c *conn) read() {
 }
 
 // next continues reading after a complete message (or before the first): it parks the
-// connection, or starts the next reader on a fresh goroutine.
+// connection, or starts the next reader. A connection that can park but has bytes waiting is
+// read by the reader pool, whose goroutine finds the frame there and does not stay blocked in
+// a read. One that can never park (TLS, not Linux) gets a fresh goroutine, which will wait in
+// the library's read on a small stack (see read).
 func (c *conn) next() {
-	if !c.park() {
+	switch {
+	case c.park():
+	case c.raw == nil:
 		go c.read()
+	default:
+		c.s.readers.start(c)
 	}
 }
 
@@ -270,7 +272,7 @@ func (c *conn) park() bool {
 // socket was closed); it does nothing for a connection that has a reader.
 func (c *conn) wake() {
 	if c.state.CompareAndSwap(readerParked, readerRunning) {
-		go c.read()
+		c.s.readers.start(c)
 	}
 }
 

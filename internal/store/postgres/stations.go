@@ -78,6 +78,19 @@ func (s *Store) Station(ctx context.Context, id string) (domain.Station, error) 
 	return st, nil
 }
 
+// StationRecord returns one station without its EVSEs, in one query outside any transaction.
+func (s *Store) StationRecord(ctx context.Context, id string) (domain.Station, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+stationColumns+` FROM stations WHERE id = $1`, id)
+	sts, err := scanStations(rows)
+	if err == nil && len(sts) == 0 {
+		err = stationNotFound(id)
+	}
+	if err != nil {
+		return domain.Station{}, fmt.Errorf("postgres: station %q: %w", id, err)
+	}
+	return sts[0], nil
+}
+
 // loadStation reads one station and its connectors within tx.
 func loadStation(ctx context.Context, tx pgx.Tx, id string) (domain.Station, error) {
 	rows, _ := tx.Query(ctx, `SELECT `+stationColumns+` FROM stations WHERE id = $1`, id)

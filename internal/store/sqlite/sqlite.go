@@ -53,13 +53,11 @@ type Options struct {
 type Store struct {
 	writer *sql.DB // exactly one connection; used by the committer goroutine and Migrate only
 	reader *sql.DB // read-only connections
-	// readGate admits as many reads as the reader pool has connections, first come first
-	// served: database/sql hands a freed connection to a random waiter, so under a connection
-	// storm some reads waited until their callers had given up while later ones went first.
-	readGate chan struct{}
-	commit   *committer
-	now      func() time.Time
-	log      *slog.Logger
+	// readers runs every read, one per connection of the reader pool at a time (readers.go).
+	readers *readers
+	commit  *committer
+	now     func() time.Time
+	log     *slog.Logger
 
 	checkpoint *checkpointer
 
@@ -116,14 +114,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	reader.SetMaxIdleConns(n)
 
 	s := &Store{
-		writer:   writer,
-		reader:   reader,
-		readGate: make(chan struct{}, n),
-		now:      opts.Now,
-		log:      opts.Logger,
+		writer:  writer,
+		reader:  reader,
+		readers: newReaders(n),
+		now:     opts.Now,
+		log:     opts.Logger,
 	}
 	if !opts.NoMigrate {
 		if err := s.Migrate(ctx); err != nil {
+			s.readers.close()
 			_ = writer.Close()
 			_ = reader.Close()
 			return nil, err
@@ -132,6 +131,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.commit = newCommitter(writer, opts.Logger)
 	if s.checkpoint, err = startCheckpointer(abs, opts.Logger); err != nil {
 		s.commit.close()
+		s.readers.close()
 		_ = writer.Close()
 		_ = reader.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -205,6 +205,7 @@ func checkWriter(ctx context.Context, db *sql.DB) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.commit.close()
+		s.readers.close()
 		cpErr := s.checkpoint.close()
 		var stmtErr error
 		if p := s.stmts.Load(); p != nil {
@@ -260,18 +261,19 @@ func writeValue[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, er
 // read runs fn in one read-only transaction on the reader pool, so a method that needs several
 // queries sees one snapshot.
 func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	select {
-	case s.readGate <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("sqlite: begin read: %w", ctx.Err())
+	var err error
+	if rerr := s.readers.do(ctx, func() {
+		var tx *sql.Tx
+		if tx, err = s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err != nil {
+			err = fmt.Errorf("sqlite: begin read: %w", err)
+			return
+		}
+		defer func() { _ = tx.Rollback() }()
+		err = fn(tx)
+	}); rerr != nil {
+		return rerr
 	}
-	defer func() { <-s.readGate }()
-	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("sqlite: begin read: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	return fn(tx)
+	return err
 }
 
 // readStmt returns query prepared on the reader pool, preparing it on first use. Only fixed query
@@ -319,17 +321,34 @@ func (s *Store) preparedQuery(tx *sql.Tx) queryFunc {
 // transaction: a single statement reads one snapshot anyway, and BEGIN and ROLLBACK cost about as
 // much as the point reads that use this. scan must read the row before it returns.
 func (s *Store) readRow(ctx context.Context, query string, scan func(*sql.Row) error, args ...any) error {
-	select {
-	case s.readGate <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("sqlite: read: %w", ctx.Err())
+	return s.readStmtOnReader(ctx, query, func(st *sql.Stmt) error {
+		return scan(st.QueryRowContext(ctx, args...))
+	})
+}
+
+// readRows is readRow for a query of a few rows; scan must read them all and close rows.
+func (s *Store) readRows(ctx context.Context, query string, scan func(*sql.Rows) error, args ...any) error {
+	return s.readStmtOnReader(ctx, query, func(st *sql.Stmt) error {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		return scan(rows)
+	})
+}
+
+// readStmtOnReader runs use with query prepared (readStmt) on a reader goroutine (readers).
+func (s *Store) readStmtOnReader(ctx context.Context, query string, use func(*sql.Stmt) error) error {
+	var err error
+	if rerr := s.readers.do(ctx, func() {
+		var st *sql.Stmt
+		if st, err = s.readStmt(ctx, query); err == nil {
+			err = use(st)
+		}
+	}); rerr != nil {
+		return rerr
 	}
-	defer func() { <-s.readGate }()
-	st, err := s.readStmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	return scan(st.QueryRowContext(ctx, args...))
+	return err
 }
 
 // readOne reads one row with a fixed query (readRow) and scans it with scan.

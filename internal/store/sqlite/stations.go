@@ -76,6 +76,24 @@ func (s *Store) Station(ctx context.Context, id string) (domain.Station, error) 
 	return st, nil
 }
 
+// StationRecord returns one station without its EVSEs: one prepared statement on the reader
+// pool, outside any transaction (readRows).
+func (s *Store) StationRecord(ctx context.Context, id string) (domain.Station, error) {
+	var sts []domain.Station
+	err := s.readRows(ctx, `SELECT `+stationColumns+` FROM stations WHERE id = ?`, func(rows *sql.Rows) error {
+		var err error
+		sts, err = scanStations(rows)
+		return err
+	}, id)
+	if err == nil && len(sts) == 0 {
+		err = stationNotFound(id)
+	}
+	if err != nil {
+		return domain.Station{}, fmt.Errorf("sqlite: station %q: %w", id, err)
+	}
+	return sts[0], nil
+}
+
 // loadStation reads one station and its connectors with q: in a read transaction
 // (Store.preparedQuery) or the write transaction (tx.QueryContext).
 func loadStation(ctx context.Context, q queryFunc, id string) (domain.Station, error) {

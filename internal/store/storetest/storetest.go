@@ -261,6 +261,18 @@ func testCreateWithConnectors(t *testing.T, s domain.Store) {
 	if shape(got) != "1:[1 2] 2:[1]" {
 		t.Fatalf("EVSEs = %s, want 1:[1 2] 2:[1]", shape(got))
 	}
+	// StationRecord: the same station, without its EVSEs.
+	rec, err := s.StationRecord(t.Context(), "CP-1")
+	if err != nil {
+		t.Fatalf("StationRecord: %v", err)
+	}
+	if len(rec.EVSEs) != 0 {
+		t.Errorf("StationRecord has EVSEs %s, want none", shape(rec))
+	}
+	rec.EVSEs = got.EVSEs
+	if !reflect.DeepEqual(rec, got) {
+		t.Errorf("StationRecord = %+v\nStation      = %+v", rec, got)
+	}
 	for _, e := range in.EVSEs {
 		for _, want := range e.Connectors {
 			c := connector(t, got, e.ID, want.ID)
@@ -308,6 +320,8 @@ func testNotFound(t *testing.T, s domain.Store) {
 	name := "x"
 	_, err := s.Station(ctx, "CP-404")
 	wantErr(t, "Station", err, domain.ErrNotFound)
+	_, err = s.StationRecord(ctx, "CP-404")
+	wantErr(t, "StationRecord", err, domain.ErrNotFound)
 	_, err = s.UpdateStation(ctx, "CP-404", domain.StationPatch{Name: &name})
 	wantErr(t, "UpdateStation", err, domain.ErrNotFound)
 	wantErr(t, "DeleteStation", s.DeleteStation(ctx, "CP-404"), domain.ErrNotFound)
