@@ -430,3 +430,32 @@ func TestManyParkedConnections(t *testing.T) {
 		t.Fatalf("ConnectionCount = %d", got)
 	}
 }
+
+// The keep-alive spreads its checks over chunks of keepaliveChunk connections; every silent
+// connection is still pinged, in the last chunk as in the first.
+func TestKeepaliveSpreadReachesEveryConnection(t *testing.T) {
+	h := newTestHandler()
+	// More connections than the handler's event buffer holds: take their events, until the
+	// Server has shut down (cleanups run last-registered first).
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		for {
+			select {
+			case <-h.notify:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	e := start(t, Config{PingInterval: 200 * time.Millisecond, PongTimeout: 30 * time.Second}, h)
+	clients := make([]*wsClient, 3*keepaliveChunk+5)
+	for i := range clients {
+		clients[i] = dialWS(t, e, fmt.Sprintf("CP-%d", i))
+	}
+	for i, c := range clients {
+		if op, _, err := c.read(); err != nil || op != 0x9 {
+			t.Fatalf("connection %d of %d: frame %#x, %v; want the keep-alive ping", i+1, len(clients), op, err)
+		}
+	}
+}

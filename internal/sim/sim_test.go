@@ -908,3 +908,22 @@ func TestDeterministicEVs(t *testing.T) {
 		t.Errorf("two stations with one seed drew\n%s\n%s", a, b)
 	}
 }
+
+// PhaseHeartbeat moves the next heartbeat; the interval the CSMS gave (300 s here, in real time
+// at time scale 1) would otherwise keep the station silent for the whole test.
+func TestPhaseHeartbeat(t *testing.T) {
+	f := newFakeCSMS(t)
+	s := startStation(t, StationConfig{ID: "CP-PHASE", Version: ocpp.V16, URL: f.url(), Seed: 3, TimeScale: 1,
+		EVSEs: []EVSE{{MaxPowerW: 11000, Phases: 3}}})
+	waitFor(t, 10*time.Second, "boot accepted", func() bool { return s.Stats().Boots == 1 })
+	if n := len(f.calls("CP-PHASE", "Heartbeat")); n != 0 {
+		t.Fatalf("%d heartbeats before the interval", n)
+	}
+	if err := s.PhaseHeartbeat(t.Context(), 1); err == nil {
+		t.Error("PhaseHeartbeat(1) accepted")
+	}
+	if err := s.PhaseHeartbeat(t.Context(), 0.001); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the heartbeat", func() bool { return len(f.calls("CP-PHASE", "Heartbeat")) == 1 })
+}

@@ -479,6 +479,24 @@ func (s *Station) DropConnection(ctx context.Context, offline time.Duration) err
 	})
 }
 
+// PhaseHeartbeat moves the station's next heartbeat to frac (0 ≤ frac < 1) of its heartbeat
+// interval from now, as if its heartbeat timer had started then; the ones after follow at the
+// interval. A connect storm lines a fleet's heartbeats up within the storm's few seconds; a
+// fleet that has run for a while has them spread over the interval, and so has a fleet whose
+// stations were each given a random frac. It does nothing while the station has no heartbeat
+// due (not connected or not accepted).
+func (s *Station) PhaseHeartbeat(ctx context.Context, frac float64) error {
+	if frac < 0 || frac >= 1 {
+		return errors.New("sim: heartbeat phase must be in [0, 1)")
+	}
+	return s.do(ctx, func() {
+		if s.heartbeatAt.IsZero() || s.heartbeat <= 0 {
+			return
+		}
+		s.heartbeatAt = s.mono().Add(max(time.Duration(frac*float64(s.realDur(s.heartbeat))), minRealTimer))
+	})
+}
+
 func (s *Station) evse(id int) *evse {
 	if id < 1 || id > len(s.evses) {
 		return nil
