@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,13 +15,24 @@ const (
 	// often means fewer copies of pages that many commits rewrite (an index's tail, busy
 	// session rows); more often means a shorter WAL to read through.
 	checkpointEvery = 2 * time.Second
-	// writerCheckpointPages is the WAL size (in 4 KiB pages, 32 MiB) at which the writer
-	// checkpoints on its own. Under a constant stream of writes the passive checkpoints never
-	// catch up with the last frame, and only a checkpoint run by the writer lets SQLite start
-	// the WAL over; by then the checkpointer has copied all but the last seconds of it, so the
-	// writer's share is small. Without this bound the WAL grew to hundreds of MiB, and a
-	// restart after a crash read all of it before accepting the first station.
-	writerCheckpointPages = 8192
+	// restartFrames is the WAL size (in 4 KiB pages, 16 MiB) from which the checkpointer
+	// follows its passive checkpoint with a RESTART one. Under a constant stream of writes a
+	// passive checkpoint never catches up with the last frame, and SQLite starts the WAL over
+	// only once everything in it is in the database: the RESTART pass takes the write lock,
+	// copies the few frames written since the passive pass a moment before, and waits for
+	// readers to leave the WAL, so that the next write starts it over. It waits at most
+	// checkpointerBusy for the lock and the readers, and gives up (trying again on the next
+	// tick) rather than hold up writes.
+	restartFrames = 4096
+	// writerCheckpointPages is the WAL size (128 MiB) at which the writer checkpoints on its
+	// own, after a commit whose callers wait for it: a bound for when the checkpointer keeps
+	// failing to restart the WAL. Without a bound the WAL grew to hundreds of MiB, and a
+	// restart after a crash read all of it before accepting the first station. At 32 MiB the
+	// writer reached it every few seconds under the fleet-15k mix, and each of its checkpoints
+	// held up every write queued behind that commit (docs/benchmarks.md).
+	writerCheckpointPages = 32768
+	// checkpointerBusy is the checkpointer connection's busy timeout.
+	checkpointerBusy = 100 * time.Millisecond
 )
 
 // checkpointer runs PASSIVE checkpoints on a connection of its own. A passive checkpoint never
@@ -32,6 +44,8 @@ type checkpointer struct {
 	log  *slog.Logger
 	stop context.CancelFunc
 	done chan struct{}
+
+	restarts atomic.Int64 // RESTART passes that finished (tests)
 }
 
 func startCheckpointer(abs string, log *slog.Logger) (*checkpointer, error) {
@@ -58,21 +72,30 @@ func (c *checkpointer) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if err := c.pass(ctx, "PASSIVE"); err != nil && ctx.Err() == nil {
+			frames, _, err := c.pass(ctx, "PASSIVE")
+			if err == nil && frames >= restartFrames {
+				var busy bool
+				if _, busy, err = c.pass(ctx, "RESTART"); err == nil && !busy {
+					c.restarts.Add(1)
+				}
+			}
+			if err != nil && ctx.Err() == nil {
 				c.log.Warn("sqlite: background checkpoint failed", "err", err)
 			}
 		}
 	}
 }
 
-// pass runs one checkpoint in the given mode (PASSIVE or TRUNCATE).
-func (c *checkpointer) pass(ctx context.Context, mode string) error {
-	var busy, walFrames, copied int
-	err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &walFrames, &copied)
+// pass runs one checkpoint in the given mode (PASSIVE, RESTART or TRUNCATE) and returns the
+// number of frames in the WAL and whether the checkpoint could not finish because the database
+// was busy (not an error: the next one goes on).
+func (c *checkpointer) pass(ctx context.Context, mode string) (walFrames int, busy bool, err error) {
+	var busyFlag, copied int
+	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busyFlag, &walFrames, &copied)
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return 0, false, fmt.Errorf("checkpoint: %w", err)
 	}
-	return nil
+	return walFrames, busyFlag != 0, nil
 }
 
 // close stops the checkpointer and leaves an empty WAL behind if nobody else uses the
@@ -80,6 +103,6 @@ func (c *checkpointer) pass(ctx context.Context, mode string) error {
 func (c *checkpointer) close() error {
 	c.stop()
 	<-c.done
-	err := c.pass(context.Background(), "TRUNCATE")
+	_, _, err := c.pass(context.Background(), "TRUNCATE")
 	return errors.Join(err, c.db.Close())
 }

@@ -450,3 +450,41 @@ func TestStationLevelStatusIsKept(t *testing.T) {
 		t.Errorf("station-level status %s/%s, want the newer Faulted/PowerMeterFailure", status, errorCode)
 	}
 }
+
+// TestCheckpointerRestartsWAL: under a constant stream of writes, with reads going on, the
+// checkpointer's RESTART pass starts the WAL over, well before the writer's own bound
+// (writerCheckpointPages), and the WAL file, which SQLite reuses from its start after a
+// restart, stays small.
+func TestCheckpointerRestartsWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	createStation(t, s, "CP-READ")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	wg.Go(func() { // reads all along, as the message path does
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = s.StationRecord(context.Background(), "CP-READ")
+		}
+	})
+	limit := int64(2*restartFrames) * (4096 + 24)
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; s.checkpoint.restarts.Load() < 2; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d RESTART checkpoints in 60 s of writes, want 2", s.checkpoint.restarts.Load())
+		}
+		createStation(t, s, fmt.Sprintf("CP-%06d", i))
+		if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > limit {
+			t.Fatalf("WAL file %d MiB: not started over in time", fi.Size()>>20)
+		}
+	}
+}

@@ -177,6 +177,7 @@ func dsn(abs string, kind connKind) string {
 		q.Add("_pragma", "query_only(1)")
 	case connCheckpointer:
 		q.Add("_pragma", "wal_autocheckpoint(0)")
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", checkpointerBusy.Milliseconds()))
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), OmitHost: true}
 	return u.String() + "?" + q.Encode()
