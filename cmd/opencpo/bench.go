@@ -141,7 +141,7 @@ func benchFlags(scenario string, o *bench.ClusterOptions, stderr io.Writer) (fs 
 	fs.DurationVar(&o.Settle, "settle", 5*time.Second, "quiet time before the idle, reconnect and kill phases")
 	fs.BoolVar(&o.SkipKill, "skip-kill", false, "leave out the kill -9 phase")
 	if scenario != "cluster-45k" {
-		fs.StringVar(&o.ProfileDir, "profile", "", "fleet-15k: save the server's CPU profile of the steady phase and each stress step, and its heap profile when idle, in this folder (go tool pprof)")
+		fs.StringVar(&o.ProfileDir, "profile", "", "fleet-15k: save the server's CPU profiles of the steady phase, each stress step and the mass reconnect, its heap profile when idle, and the first load process's CPU profiles of the same phases, in this folder (go tool pprof)")
 	}
 	fs.StringVar(&o.Dir, "dir", "", "keep the database (fleet-15k) and the logs in this folder (default: a temporary one, removed)")
 	if scenario != "fleet-15k" {

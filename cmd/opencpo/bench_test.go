@@ -77,8 +77,10 @@ func TestBenchFleet(t *testing.T) {
 	if n := len(res["stress"].([]any)); n < 1 {
 		t.Errorf("%d stress steps, want at least 1", n)
 	}
-	// --profile: the server's profiles, each a gzipped pprof protobuf.
-	for _, name := range []string{"idle.heap", "steady.cpu", "stress-1.cpu"} {
+	// --profile: the server's and the first load process's profiles, each a gzipped pprof
+	// protobuf.
+	for _, name := range []string{"idle.heap", "steady.cpu", "stress-1.cpu", "reconnect.cpu",
+		"steady-load.cpu", "stress-1-load.cpu", "reconnect-load.cpu"} {
 		b, err := os.ReadFile(filepath.Join(profiles, name))
 		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
 			t.Errorf("profile %s: %v (%d bytes)", name, err, len(b))
