@@ -32,16 +32,24 @@ func (s *slowConnects) SetConnected(ctx context.Context, id string, connected bo
 	return err
 }
 
-func TestConnectionRecordInBackground(t *testing.T) {
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "opencpo.db"), sqlite.Options{})
+// storeWithStation opens a SQLite store in t's temporary folder holding one accepted station,
+// CP-1, and closes it when t ends.
+func storeWithStation(t *testing.T) *sqlite.Store {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "opencpo.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if err := db.CreateStation(ctx, domain.Station{ID: "CP-1", RegistrationStatus: domain.RegistrationAccepted}); err != nil {
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.CreateStation(t.Context(), domain.Station{ID: "CP-1", RegistrationStatus: domain.RegistrationAccepted}); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+func TestConnectionRecordInBackground(t *testing.T) {
+	ctx := context.Background()
+	db := storeWithStation(t)
 	store := &slowConnects{Store: db, release: make(chan struct{})}
 	s := New(Config{}, store)
 
@@ -117,14 +125,7 @@ func (s *countedReads) count() int {
 // the station since.
 func TestBootUsesTheAdmissionRead(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "opencpo.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.CreateStation(ctx, domain.Station{ID: "CP-1", RegistrationStatus: domain.RegistrationAccepted}); err != nil {
-		t.Fatal(err)
-	}
+	db := storeWithStation(t)
 	store := &countedReads{Store: db}
 	var mu sync.Mutex
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
