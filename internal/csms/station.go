@@ -18,6 +18,7 @@ func (s *Service) boot(ctx context.Context, c *stationCall, b domain.BootInfo) (
 	if err := s.store.RecordBoot(ctx, b); err != nil {
 		return "", 0, err
 	}
+	s.rememberBoot(b)
 	status := c.Station.RegistrationStatus
 	s.publish(ctx, domain.Event{Kind: domain.EventStationBooted, StationID: b.StationID, Status: string(status), At: b.At})
 	if status == domain.RegistrationAccepted {
@@ -25,6 +26,24 @@ func (s *Service) boot(ctx context.Context, c *stationCall, b domain.BootInfo) (
 		return status, s.cfg.HeartbeatInterval, nil
 	}
 	return status, s.cfg.BootRetryInterval, nil
+}
+
+// rememberBoot brings the cached station up to date with the identity its boot just stored,
+// so that the next boot, which may use the cached record (bootFreshness), compares its
+// firmware with this one.
+func (s *Service) rememberBoot(b domain.BootInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.stations[b.StationID]
+	if !ok {
+		return
+	}
+	st := &c.station
+	st.Vendor, st.Model, st.SerialNumber, st.FirmwareVersion = b.Vendor, b.Model, b.SerialNumber, b.FirmwareVersion
+	if b.OCPPVersion != "" {
+		st.OCPPVersion = b.OCPPVersion
+	}
+	s.stations[b.StationID] = c
 }
 
 // recordEvent answers a notification by storing it as a station event; typeField names the
