@@ -136,8 +136,8 @@ type cachedStation struct {
 const stationTTL = 30 * time.Minute
 
 // bootFreshness is how old the cached station may be for a BootNotification. A connection's
-// boot follows its admission, which read the station a moment before (the cache is dropped when
-// a station disconnects): reading it again cost a mass reconnect a second read per station.
+// boot follows its admission, which read the station a moment before (a disconnection drops
+// older reads: see forget): reading it again cost a mass reconnect a second read per station.
 // A change through the API or from another node drops the entry at once, so only a change made
 // behind OpenCPO's back can go unseen, for this long.
 const bootFreshness = 10 * time.Second

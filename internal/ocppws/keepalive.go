@@ -63,20 +63,18 @@ const keepaliveChunk = 64
 // pongs they woke. It reports false when the Server is shutting down.
 func (s *Server) checkSpread(conns []*conn, over time.Duration) bool {
 	chunks := (len(conns) + keepaliveChunk - 1) / keepaliveChunk
-	var pause *time.Timer
+	var pause <-chan time.Time // between chunks; none for a single chunk
+	if chunks > 1 {
+		t := time.NewTicker(over / time.Duration(chunks))
+		defer t.Stop()
+		pause = t.C
+	}
 	for i := 0; i < len(conns); i += keepaliveChunk {
 		if i > 0 {
-			gap := over / time.Duration(chunks)
-			if pause == nil {
-				pause = time.NewTimer(gap)
-				defer pause.Stop()
-			} else {
-				pause.Reset(gap)
-			}
 			select {
 			case <-s.ctx.Done():
 				return false
-			case <-pause.C:
+			case <-pause:
 			}
 		}
 		now := s.mono()

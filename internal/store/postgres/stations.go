@@ -80,20 +80,19 @@ func (s *Store) Station(ctx context.Context, id string) (domain.Station, error) 
 
 // StationRecord returns one station without its EVSEs, in one query outside any transaction.
 func (s *Store) StationRecord(ctx context.Context, id string) (domain.Station, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+stationColumns+` FROM stations WHERE id = $1`, id)
-	sts, err := scanStations(rows)
-	if err == nil && len(sts) == 0 {
-		err = stationNotFound(id)
-	}
+	rows, _ := s.pool.Query(ctx, stationByID, id)
+	st, err := stationRow(rows, id)
 	if err != nil {
 		return domain.Station{}, fmt.Errorf("postgres: station %q: %w", id, err)
 	}
-	return sts[0], nil
+	return st, nil
 }
 
-// loadStation reads one station and its connectors within tx.
-func loadStation(ctx context.Context, tx pgx.Tx, id string) (domain.Station, error) {
-	rows, _ := tx.Query(ctx, `SELECT `+stationColumns+` FROM stations WHERE id = $1`, id)
+// stationByID selects one station's row.
+const stationByID = `SELECT ` + stationColumns + ` FROM stations WHERE id = $1`
+
+// stationRow scans the row of station id (stationByID); ErrNotFound if there is none.
+func stationRow(rows pgx.Rows, id string) (domain.Station, error) {
 	sts, err := scanStations(rows)
 	if err != nil {
 		return domain.Station{}, err
@@ -101,6 +100,17 @@ func loadStation(ctx context.Context, tx pgx.Tx, id string) (domain.Station, err
 	if len(sts) == 0 {
 		return domain.Station{}, stationNotFound(id)
 	}
+	return sts[0], nil
+}
+
+// loadStation reads one station and its connectors within tx.
+func loadStation(ctx context.Context, tx pgx.Tx, id string) (domain.Station, error) {
+	rows, _ := tx.Query(ctx, stationByID, id)
+	st, err := stationRow(rows, id)
+	if err != nil {
+		return domain.Station{}, err
+	}
+	sts := []domain.Station{st}
 	if err := attachConnectors(ctx, tx, sts); err != nil {
 		return domain.Station{}, err
 	}

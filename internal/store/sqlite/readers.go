@@ -27,7 +27,8 @@ type readers struct {
 }
 
 type readJob struct {
-	fn    func()
+	fn    func() error
+	err   error
 	done  chan struct{}
 	panic any
 }
@@ -57,13 +58,13 @@ func (j *readJob) run() {
 		j.panic = recover()
 		j.done <- struct{}{}
 	}()
-	j.fn()
+	j.err = j.fn()
 }
 
-// do runs fn on a reader goroutine and returns when it is done. It returns an error without
-// running fn if ctx ends before a reader is free or the store is closed. A panic in fn is
-// raised again on the caller's goroutine.
-func (r *readers) do(ctx context.Context, fn func()) error {
+// do runs fn on a reader goroutine and returns its error once it is done. It returns an error
+// without running fn if ctx ends before a reader is free or the store is closed. A panic in fn
+// is raised again on the caller's goroutine.
+func (r *readers) do(ctx context.Context, fn func() error) error {
 	j := r.pool.Get().(*readJob)
 	j.fn = fn
 	select {
@@ -78,13 +79,13 @@ func (r *readers) do(ctx context.Context, fn func()) error {
 		return ErrClosed
 	}
 	<-j.done
-	p := j.panic
-	j.fn, j.panic = nil, nil
+	p, err := j.panic, j.err
+	j.fn, j.err, j.panic = nil, nil, nil
 	r.pool.Put(j)
 	if p != nil {
 		panic(p)
 	}
-	return nil
+	return err
 }
 
 // close stops the reader goroutines once they have finished what they run.

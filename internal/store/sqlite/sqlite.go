@@ -262,19 +262,14 @@ func writeValue[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, er
 // read runs fn in one read-only transaction on the reader pool, so a method that needs several
 // queries sees one snapshot.
 func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	var err error
-	if rerr := s.readers.do(ctx, func() {
-		var tx *sql.Tx
-		if tx, err = s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err != nil {
-			err = fmt.Errorf("sqlite: begin read: %w", err)
-			return
+	return s.readers.do(ctx, func() error {
+		tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return fmt.Errorf("sqlite: begin read: %w", err)
 		}
 		defer func() { _ = tx.Rollback() }()
-		err = fn(tx)
-	}); rerr != nil {
-		return rerr
-	}
-	return err
+		return fn(tx)
+	})
 }
 
 // readStmt returns query prepared on the reader pool, preparing it on first use. Only fixed query
@@ -340,16 +335,13 @@ func (s *Store) readRows(ctx context.Context, query string, scan func(*sql.Rows)
 
 // readStmtOnReader runs use with query prepared (readStmt) on a reader goroutine (readers).
 func (s *Store) readStmtOnReader(ctx context.Context, query string, use func(*sql.Stmt) error) error {
-	var err error
-	if rerr := s.readers.do(ctx, func() {
-		var st *sql.Stmt
-		if st, err = s.readStmt(ctx, query); err == nil {
-			err = use(st)
+	return s.readers.do(ctx, func() error {
+		st, err := s.readStmt(ctx, query)
+		if err != nil {
+			return err
 		}
-	}); rerr != nil {
-		return rerr
-	}
-	return err
+		return use(st)
+	})
 }
 
 // readOne reads one row with a fixed query (readRow) and scans it with scan.

@@ -79,28 +79,23 @@ func (s *Store) Station(ctx context.Context, id string) (domain.Station, error) 
 // StationRecord returns one station without its EVSEs: one prepared statement on the reader
 // pool, outside any transaction (readRows).
 func (s *Store) StationRecord(ctx context.Context, id string) (domain.Station, error) {
-	var sts []domain.Station
-	err := s.readRows(ctx, `SELECT `+stationColumns+` FROM stations WHERE id = ?`, func(rows *sql.Rows) error {
+	var st domain.Station
+	err := s.readRows(ctx, stationByID, func(rows *sql.Rows) error {
 		var err error
-		sts, err = scanStations(rows)
+		st, err = stationRow(rows, id)
 		return err
 	}, id)
-	if err == nil && len(sts) == 0 {
-		err = stationNotFound(id)
-	}
 	if err != nil {
 		return domain.Station{}, fmt.Errorf("sqlite: station %q: %w", id, err)
 	}
-	return sts[0], nil
+	return st, nil
 }
 
-// loadStation reads one station and its connectors with q: in a read transaction
-// (Store.preparedQuery) or the write transaction (tx.QueryContext).
-func loadStation(ctx context.Context, q queryFunc, id string) (domain.Station, error) {
-	rows, err := q(ctx, `SELECT `+stationColumns+` FROM stations WHERE id = ?`, id)
-	if err != nil {
-		return domain.Station{}, err
-	}
+// stationByID selects one station's row.
+const stationByID = `SELECT ` + stationColumns + ` FROM stations WHERE id = ?`
+
+// stationRow scans the row of station id (stationByID); ErrNotFound if there is none.
+func stationRow(rows *sql.Rows, id string) (domain.Station, error) {
 	sts, err := scanStations(rows)
 	if err != nil {
 		return domain.Station{}, err
@@ -108,6 +103,21 @@ func loadStation(ctx context.Context, q queryFunc, id string) (domain.Station, e
 	if len(sts) == 0 {
 		return domain.Station{}, stationNotFound(id)
 	}
+	return sts[0], nil
+}
+
+// loadStation reads one station and its connectors with q: in a read transaction
+// (Store.preparedQuery) or the write transaction (tx.QueryContext).
+func loadStation(ctx context.Context, q queryFunc, id string) (domain.Station, error) {
+	rows, err := q(ctx, stationByID, id)
+	if err != nil {
+		return domain.Station{}, err
+	}
+	st, err := stationRow(rows, id)
+	if err != nil {
+		return domain.Station{}, err
+	}
+	sts := []domain.Station{st}
 	if err := attachConnectors(ctx, q, sts); err != nil {
 		return domain.Station{}, err
 	}
