@@ -26,11 +26,7 @@ var chargingState16 = map[v16.StatusNotificationRequestStatus]string{
 // active on that connector, in the exactly-once ledger: a retransmitted notification is stored
 // once. A notification without timestamp is dated by the server, so two of them with the same
 // payload are different messages: the server time goes into their ledger digest.
-func (s *Service) recordState16(ctx context.Context, c *stationCall, req *v16.StatusNotificationRequest, at time.Time) error {
-	state, ok := chargingState16[req.Status]
-	if !ok || req.ConnectorId <= 0 {
-		return nil
-	}
+func (s *Service) recordState16(ctx context.Context, c *stationCall, req *v16.StatusNotificationRequest, state string, at time.Time) error {
 	msg := messageOf(c)
 	if req.Timestamp == nil {
 		sum := sha256.Sum256(append([]byte(at.Format(time.RFC3339Nano)+"\n"), c.Payload...))

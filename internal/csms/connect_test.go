@@ -2,6 +2,7 @@ package csms
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -169,5 +170,63 @@ func TestBootUsesTheAdmissionRead(t *testing.T) {
 	boot()
 	if got := store.count(); got != 3 {
 		t.Fatalf("a boot after an operator's change made %d reads in all, want 3", got)
+	}
+}
+
+// TestConnectionRecordWritersBounded connects more stations than there are record writers
+// while the store holds every record back: the writers stay within their bound, the rest wait
+// in the queue, and every record is written once the store lets them through.
+func TestConnectionRecordWritersBounded(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "opencpo.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	const stations = maxRecordWriters + 88
+	for i := range stations {
+		if err := db.CreateStation(ctx, domain.Station{ID: fmt.Sprintf("CP-%d", i), RegistrationStatus: domain.RegistrationAccepted}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := &slowConnects{Store: db, release: make(chan struct{})}
+	s := New(Config{}, store)
+	for i := range stations {
+		s.Connected(ctx, fmt.Sprintf("CP-%d", i), ocpp.V16)
+	}
+	s.mu.Lock()
+	writers, queued := s.recordWriters, len(s.records)
+	s.mu.Unlock()
+	if writers != maxRecordWriters || queued+writers < stations {
+		t.Fatalf("%d writers and %d queued records for %d stations, want %d writers and the rest queued",
+			writers, queued, stations, maxRecordWriters)
+	}
+	close(store.release)
+	for i := range stations {
+		s.Disconnected(ctx, fmt.Sprintf("CP-%d", i), ocpp.V16) // waits for the station's record
+	}
+	store.mu.Lock()
+	connected := 0
+	for _, r := range store.order {
+		if r == "connected 1.6" {
+			connected++
+		}
+	}
+	store.mu.Unlock()
+	if connected != stations {
+		t.Errorf("%d connection records written, want %d", connected, stations)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.mu.Lock()
+		writers, queued = s.recordWriters, len(s.records)
+		s.mu.Unlock()
+		if writers == 0 && queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d record writers and %d queued records left after every record was written", writers, queued)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

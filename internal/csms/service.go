@@ -121,7 +121,11 @@ type Service struct {
 	// connecting holds, per station, the connection record being written (closed when done):
 	// Connected does not wait for it, Disconnected and the next Connected do.
 	connecting map[string]chan struct{}
-	uploads    UploadURLs // signs log upload URLs; nil: log requests are refused
+	// records are the connection records waiting for a writer, oldest first, and
+	// recordWriters how many goroutines write them (connrecords.go).
+	records       []connRecord
+	recordWriters int
+	uploads       UploadURLs // signs log upload URLs; nil: log requests are refused
 }
 
 // cachedStation is a station's identity, registration and password hash as last read, so that
@@ -285,44 +289,15 @@ func (s *Service) Connected(ctx context.Context, stationID string, v ocpp.Versio
 	// The connection record is written without holding up the station: its first frame is
 	// read at once, and the record usually shares a group commit with what that frame
 	// writes (the boot). Writes for one station stay in order: each waits for the one before.
-	// The event follows the write, so that in a cluster the node the station left finds the
-	// new holder in the store when it hears of it.
-	done := make(chan struct{})
+	r := connRecord{stationID: stationID, version: v, at: now, done: make(chan struct{})}
+	r.ctx, r.cancel = context.WithTimeout(context.WithoutCancel(ctx), connectWriteTimeout)
 	s.mu.Lock()
-	prev := s.connecting[stationID]
-	s.connecting[stationID] = done
+	r.prev = s.connecting[stationID]
+	s.connecting[stationID] = r.done
 	s.seen[stationID] = lastSeen{at: now, written: true}
 	s.mu.Unlock()
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), connectWriteTimeout)
-	go func() {
-		defer cancel()
-		defer func() {
-			s.mu.Lock()
-			if s.connecting[stationID] == done {
-				delete(s.connecting, stationID)
-			}
-			s.mu.Unlock()
-			close(done)
-		}()
-		if prev != nil {
-			<-prev
-		}
-		var err error
-		if s.clustered() {
-			err = s.store.ClaimStation(wctx, stationID, s.cfg.Cluster.Node, string(v), now)
-		} else {
-			err = s.store.SetConnected(wctx, stationID, true, string(v), now)
-		}
-		if err != nil {
-			s.log.ErrorContext(wctx, "csms: record connection", "station", stationID, "err", err)
-			return
-		}
-		s.publish(wctx, domain.Event{Kind: domain.EventStationConnected, StationID: stationID, At: now})
-	}()
+	s.queueConnRecord(r)
 }
-
-// connectWriteTimeout bounds the background write of a connection record.
-const connectWriteTimeout = 30 * time.Second
 
 // Disconnected records that a station went offline, after its connection record is written.
 // In a cluster, the end of a connection the station had already left for another node changes

@@ -73,17 +73,28 @@ func (s *Service) status16(ctx context.Context, c *stationCall, req *v16.StatusN
 	if req.ConnectorId > 0 {
 		u.EVSEID, u.ConnectorID = req.ConnectorId, 1
 	}
-	// Both writes at once, so that they share one group commit instead of waiting for two in a
-	// row: they touch different rows and each is idempotent, so a retry after a failure of
-	// either one is harmless.
-	stateDone := make(chan error, 1)
-	go func() { stateDone <- s.recordState16(ctx, c, req, at) }()
-	if err := errors.Join(s.store.UpdateStatus(ctx, u), <-stateDone); err != nil {
+	if err := s.updateStatus16(ctx, c, req, u); err != nil {
 		return nil, err
 	}
 	s.publish(ctx, domain.Event{Kind: domain.EventConnectorStatus, StationID: u.StationID, EVSEID: u.EVSEID,
 		ConnectorID: u.ConnectorID, Status: string(u.Status), At: u.At})
 	return v16.StatusNotificationResponse{}, nil
+}
+
+// updateStatus16 writes a connector's status and, for a state of charging, the charging-state
+// mark of the session on it. Both writes go at once, so that they share one group commit
+// instead of waiting for two in a row: they touch different rows and each is idempotent, so a
+// retry after a failure of either one is harmless. Most notifications (a boot's Available ones)
+// carry no charging state and need no second goroutine: a connect storm would have started one
+// per connector.
+func (s *Service) updateStatus16(ctx context.Context, c *stationCall, req *v16.StatusNotificationRequest, u domain.StatusUpdate) error {
+	state, ok := chargingState16[req.Status]
+	if !ok || req.ConnectorId <= 0 {
+		return s.store.UpdateStatus(ctx, u)
+	}
+	stateDone := make(chan error, 1)
+	go func() { stateDone <- s.recordState16(ctx, c, req, state, u.At) }()
+	return errors.Join(s.store.UpdateStatus(ctx, u), <-stateDone)
 }
 
 func (s *Service) dataTransfer16(ctx context.Context, c *stationCall, req *v16.DataTransferRequest) (any, error) {

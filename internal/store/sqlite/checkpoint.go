@@ -91,9 +91,14 @@ func (c *checkpointer) run(ctx context.Context) {
 // was busy (not an error: the next one goes on).
 func (c *checkpointer) pass(ctx context.Context, mode string) (walFrames int, busy bool, err error) {
 	var busyFlag, copied int
+	start := time.Now()
 	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busyFlag, &walFrames, &copied)
 	if err != nil {
 		return 0, false, fmt.Errorf("checkpoint: %w", err)
+	}
+	if took := time.Since(start); took >= slowCommit {
+		c.log.Warn("sqlite: slow checkpoint", "mode", mode, "walFrames", walFrames, "copied", copied,
+			"busy", busyFlag != 0, "took", took.Round(time.Millisecond))
 	}
 	return walFrames, busyFlag != 0, nil
 }

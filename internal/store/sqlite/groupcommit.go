@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrClosed is returned by writes submitted after Close.
@@ -24,6 +25,9 @@ const (
 	opStarted
 	opCancelled
 )
+
+// slowCommit is how long a group commit may take before it is logged.
+const slowCommit = 250 * time.Millisecond
 
 // op is one public write method's work: fn runs inside the shared transaction.
 type op struct {
@@ -151,7 +155,12 @@ func (c *committer) commit(batch []*op) {
 	if len(live) == 0 {
 		return
 	}
+	start := time.Now()
 	txErr := c.runTx(live)
+	if took := time.Since(start); took >= slowCommit {
+		// Every caller of the batch waited this long: worth a line for the operator.
+		c.log.Warn("sqlite: slow group commit", "ops", len(live), "took", took.Round(time.Millisecond))
+	}
 	c.batches.Add(1)
 	c.applied.Add(int64(len(live)))
 	for _, o := range live {
