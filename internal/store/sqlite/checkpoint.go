@@ -72,13 +72,7 @@ func (c *checkpointer) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			frames, _, err := c.pass(ctx, "PASSIVE")
-			if err == nil && frames >= restartFrames {
-				var busy bool
-				if _, busy, err = c.pass(ctx, "RESTART"); err == nil && !busy {
-					c.restarts.Add(1)
-				}
-			}
+			err := c.checkpoint(ctx)
 			if err != nil && ctx.Err() == nil {
 				c.log.Warn("sqlite: background checkpoint failed", "err", err)
 			}
@@ -86,21 +80,62 @@ func (c *checkpointer) run(ctx context.Context) {
 	}
 }
 
+// Catching up before a RESTART (checkpoint).
+const (
+	// restartTail is the most frames a RESTART pass may find to copy: it copies them holding
+	// the write lock, so every write waits for them (about 1 MiB here).
+	restartTail = 256
+	// catchUpPasses bounds the passive passes one tick runs to get the tail that short.
+	catchUpPasses = 4
+)
+
+// checkpoint runs one tick's work: a passive pass, and when the WAL is long, more passive
+// passes until one finds at most restartTail new frames, then the RESTART that lets the next
+// write start the WAL over. A RESTART copies what the writer added since the last pass while
+// it holds the write lock; run after a pass that had copied tens of thousands of frames, on
+// a disk that took seconds for them, it held up every write for 0.3–4.7 s
+// (docs/benchmarks.md, session 5). A pass that stops short (a reader still needed older
+// frames; reads are short, so the next pass gets further) counts as not caught up; a writer
+// faster than the passes leaves the restart to a later tick.
+func (c *checkpointer) checkpoint(ctx context.Context) error {
+	frames, copied, _, err := c.pass(ctx, "PASSIVE")
+	if err != nil || frames < restartFrames {
+		return err
+	}
+	for range catchUpPasses {
+		prev := frames
+		if frames, copied, _, err = c.pass(ctx, "PASSIVE"); err != nil {
+			return err
+		}
+		if frames < prev {
+			return nil // the writer started the WAL over meanwhile
+		}
+		if frames-prev <= restartTail && copied == frames {
+			_, _, busy, err := c.pass(ctx, "RESTART")
+			if err == nil && !busy {
+				c.restarts.Add(1)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 // pass runs one checkpoint in the given mode (PASSIVE, RESTART or TRUNCATE) and returns the
-// number of frames in the WAL and whether the checkpoint could not finish because the database
+// number of frames in the WAL, how many of them are in the database now, and whether the checkpoint could not finish because the database
 // was busy (not an error: the next one goes on).
-func (c *checkpointer) pass(ctx context.Context, mode string) (walFrames int, busy bool, err error) {
-	var busyFlag, copied int
+func (c *checkpointer) pass(ctx context.Context, mode string) (walFrames, copied int, busy bool, err error) {
+	var busyFlag int
 	start := time.Now()
 	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busyFlag, &walFrames, &copied)
 	if err != nil {
-		return 0, false, fmt.Errorf("checkpoint: %w", err)
+		return 0, 0, false, fmt.Errorf("checkpoint: %w", err)
 	}
 	if took := time.Since(start); took >= slowCommit {
 		c.log.Warn("sqlite: slow checkpoint", "mode", mode, "walFrames", walFrames, "copied", copied,
 			"busy", busyFlag != 0, "took", took.Round(time.Millisecond))
 	}
-	return walFrames, busyFlag != 0, nil
+	return walFrames, copied, busyFlag != 0, nil
 }
 
 // close stops the checkpointer and leaves an empty WAL behind if nobody else uses the
@@ -108,6 +143,6 @@ func (c *checkpointer) pass(ctx context.Context, mode string) (walFrames int, bu
 func (c *checkpointer) close() error {
 	c.stop()
 	<-c.done
-	_, _, err := c.pass(context.Background(), "TRUNCATE")
+	_, _, _, err := c.pass(context.Background(), "TRUNCATE")
 	return errors.Join(err, c.db.Close())
 }
