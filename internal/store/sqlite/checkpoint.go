@@ -98,12 +98,13 @@ const (
 // frames; reads are short, so the next pass gets further) counts as not caught up; a writer
 // faster than the passes leaves the restart to a later tick.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	frames, copied, _, err := c.pass(ctx, "PASSIVE")
+	frames, _, _, err := c.pass(ctx, "PASSIVE")
 	if err != nil || frames < restartFrames {
 		return err
 	}
 	for range catchUpPasses {
 		prev := frames
+		var copied int
 		if frames, copied, _, err = c.pass(ctx, "PASSIVE"); err != nil {
 			return err
 		}
