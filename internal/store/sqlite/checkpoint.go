@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -20,9 +21,10 @@ const (
 	// passive checkpoint never catches up with the last frame, and SQLite starts the WAL over
 	// only once everything in it is in the database: the RESTART pass takes the write lock,
 	// copies the few frames written since the passive pass a moment before, and waits for
-	// readers to leave the WAL, so that the next write starts it over. It waits at most
-	// checkpointerBusy for the lock and the readers, and gives up (trying again on the next
-	// tick) rather than hold up writes.
+	// readers to leave the WAL, so that the next write starts it over. It gets the write lock
+	// by pausing the store's own writer between two commits (committer.pause), waits at most
+	// checkpointerBusy for the readers, and gives up (trying again on the next tick) rather
+	// than hold up writes longer.
 	restartFrames = 4096
 	// writerCheckpointPages is the WAL size (128 MiB) at which the writer checkpoints on its
 	// own, after a commit whose callers wait for it: a bound for when the checkpointer keeps
@@ -40,15 +42,17 @@ const (
 // appending to the WAL meanwhile (SQLite restarts the WAL from its start once everything in it
 // is in the database).
 type checkpointer struct {
-	db   *sql.DB
-	log  *slog.Logger
-	stop context.CancelFunc
-	done chan struct{}
+	db     *sql.DB
+	log    *slog.Logger
+	writer sync.Locker // stops the store's writer between commits (committer.pause)
+	stop   context.CancelFunc
+	done   chan struct{}
 
 	restarts atomic.Int64 // RESTART passes that finished (tests)
+	tail     int          // the most new frames a RESTART may copy now (checkpoint)
 }
 
-func startCheckpointer(abs string, log *slog.Logger) (*checkpointer, error) {
+func startCheckpointer(abs string, every time.Duration, writer sync.Locker, log *slog.Logger) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", dsn(abs, connCheckpointer))
 	if err != nil {
 		return nil, err
@@ -58,14 +62,14 @@ func startCheckpointer(abs string, log *slog.Logger) (*checkpointer, error) {
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	ctx, stop := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, log: log, stop: stop, done: make(chan struct{})}
-	go c.run(ctx)
+	c := &checkpointer{db: db, log: log, writer: writer, stop: stop, done: make(chan struct{}), tail: restartTail}
+	go c.run(ctx, every)
 	return c, nil
 }
 
-func (c *checkpointer) run(ctx context.Context) {
+func (c *checkpointer) run(ctx context.Context, every time.Duration) {
 	defer close(c.done)
-	tick := time.NewTicker(checkpointEvery)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
@@ -82,24 +86,30 @@ func (c *checkpointer) run(ctx context.Context) {
 
 // Catching up before a RESTART (checkpoint).
 const (
-	// restartTail is the most frames a RESTART pass may find to copy: it copies them holding
-	// the write lock, so every write waits for them (about 1 MiB here).
+	// restartTail is the most frames a RESTART pass may find to copy, at first: it copies
+	// them holding the write lock, so every write waits for them (about 1 MiB here).
 	restartTail = 256
 	// catchUpPasses bounds the passive passes one tick runs to get the tail that short.
 	catchUpPasses = 4
 )
 
 // checkpoint runs one tick's work: a passive pass, and when the WAL is long, more passive
-// passes until one finds at most restartTail new frames, then the RESTART that lets the next
+// passes until one finds at most c.tail new frames, then the RESTART that lets the next
 // write start the WAL over. A RESTART copies what the writer added since the last pass while
 // it holds the write lock; run after a pass that had copied tens of thousands of frames, on
 // a disk that took seconds for them, it held up every write for 0.3–4.7 s
 // (docs/benchmarks.md, session 5). A pass that stops short (a reader still needed older
-// frames; reads are short, so the next pass gets further) counts as not caught up; a writer
-// faster than the passes leaves the restart to a later tick.
+// frames; reads are short, so the next pass gets further) counts as not caught up.
+//
+// A writer that keeps pace with the passes never leaves a tail of restartTail frames, and
+// the WAL would grow until the writer's own checkpoint at writerCheckpointPages, the stall
+// this avoids. So every tick that ends without a RESTART doubles the tail the next one
+// accepts, up to restartFrames (16 MiB, a few hundred milliseconds on a slow disk), and a
+// RESTART sets it back.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
 	frames, _, _, err := c.pass(ctx, "PASSIVE")
 	if err != nil || frames < restartFrames {
+		c.tail = restartTail
 		return err
 	}
 	for range catchUpPasses {
@@ -109,22 +119,28 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 			return err
 		}
 		if frames < prev {
+			c.tail = restartTail
 			return nil // the writer started the WAL over meanwhile
 		}
-		if frames-prev <= restartTail && copied == frames {
+		if frames-prev <= c.tail && copied == frames {
+			c.writer.Lock()
 			_, _, busy, err := c.pass(ctx, "RESTART")
+			c.writer.Unlock()
 			if err == nil && !busy {
 				c.restarts.Add(1)
+				c.tail = restartTail
 			}
 			return err
 		}
 	}
+	c.tail = min(2*c.tail, restartFrames)
 	return nil
 }
 
 // pass runs one checkpoint in the given mode (PASSIVE, RESTART or TRUNCATE) and returns the
-// number of frames in the WAL, how many of them are in the database now, and whether the checkpoint could not finish because the database
-// was busy (not an error: the next one goes on).
+// number of frames in the WAL, how many of them are in the database now, and whether the
+// checkpoint could not finish because the database was busy (not an error: the next one goes
+// on).
 func (c *checkpointer) pass(ctx context.Context, mode string) (walFrames, copied int, busy bool, err error) {
 	var busyFlag int
 	start := time.Now()

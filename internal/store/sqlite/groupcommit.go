@@ -52,6 +52,12 @@ type committer struct {
 
 	stopped chan struct{}
 
+	// pause is held by the writer goroutine for each commit. The checkpointer holds it for its
+	// RESTART pass, which needs the write lock: asking SQLite for the lock raced the writer's
+	// back-to-back BEGIN IMMEDIATEs and lost for the whole busy timeout, while here the writer
+	// finishes its batch and waits, and the writes queue behind it.
+	pause sync.Mutex
+
 	// Counters for benchmarks and debugging.
 	batches atomic.Int64
 	applied atomic.Int64
@@ -139,7 +145,9 @@ func (c *committer) run() {
 				break fill
 			}
 		}
+		c.pause.Lock()
 		c.commit(batch)
+		c.pause.Unlock()
 		clear(batch) // let finished operations be collected
 	}
 }

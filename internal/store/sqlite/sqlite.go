@@ -16,6 +16,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -46,6 +47,10 @@ type Options struct {
 	Logger *slog.Logger
 	// NoMigrate skips applying pending migrations in Open; call Migrate later.
 	NoMigrate bool
+
+	// checkpointEvery replaces checkpointEvery (tests: a writer on a fast disk fills the WAL
+	// many times over in one default tick).
+	checkpointEvery time.Duration
 }
 
 // Store keeps OpenCPO's data in SQLite: everything of domain.Store. It is safe for concurrent
@@ -129,7 +134,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 	}
 	s.commit = newCommitter(writer, opts.Logger)
-	if s.checkpoint, err = startCheckpointer(abs, opts.Logger); err != nil {
+	if s.checkpoint, err = startCheckpointer(abs, cmp.Or(opts.checkpointEvery, checkpointEvery), &s.commit.pause, opts.Logger); err != nil {
 		s.commit.close()
 		s.readers.close()
 		_ = writer.Close()
@@ -152,7 +157,13 @@ const (
 // no character of it is taken for a query parameter.
 func dsn(abs string, kind connKind) string {
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	// One busy_timeout per connection: the driver runs busy_timeout pragmas first, in no
+	// fixed order among themselves, so a second one would not reliably override the first.
+	busy := busyTimeout
+	if kind == connCheckpointer {
+		busy = checkpointerBusy
+	}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	// FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss, and an
 	// acknowledged OCPP message must survive it. Group commit pays for the fsync.
@@ -177,7 +188,6 @@ func dsn(abs string, kind connKind) string {
 		q.Add("_pragma", "query_only(1)")
 	case connCheckpointer:
 		q.Add("_pragma", "wal_autocheckpoint(0)")
-		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", checkpointerBusy.Milliseconds()))
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), OmitHost: true}
 	return u.String() + "?" + q.Encode()
