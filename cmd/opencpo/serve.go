@@ -21,6 +21,7 @@ import (
 	"github.com/opencpo/opencpo/internal/credential"
 	"github.com/opencpo/opencpo/internal/csms"
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/netlimit"
 	"github.com/opencpo/opencpo/internal/ocppws"
 	"github.com/opencpo/opencpo/internal/store/postgres"
 	"github.com/opencpo/opencpo/internal/store/sqlite"
@@ -160,7 +161,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	lim := netlimit.New(ln, connectionsInSetup)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState: lim.ConnState}
 	srv.RegisterOnShutdown(rest.Close) // live event streams would hold Shutdown up otherwise
 	srv.RegisterOnShutdown(ui.Close)
 
@@ -175,7 +178,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(lim) }()
 	addr := ln.Addr().String()
 	log.Info("listening", "addr", addr, "ocpp", "ws://"+addr+"/ocpp/{stationId}")
 	fmt.Fprintf(stdout, "OpenCPO listening on http://%s (OCPP at ws://%s/ocpp/<stationId>)\n", addr, addr)
@@ -209,6 +212,11 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	log.Info("stopped")
 	return nil
 }
+
+// connectionsInSetup bounds the connections the server accepts and has not yet upgraded (or
+// answered): during a connection storm the others wait in the kernel's accept queue instead of
+// each holding a goroutine and a request's buffers (internal/netlimit, docs/benchmarks.md).
+const connectionsInSetup = 1024
 
 // metricsGuard serves /metrics freely to loopback clients and asks anyone else for an API
 // token, so that a server on a public address does not publish its internals.

@@ -14,8 +14,12 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/opencpo/opencpo/internal/ocpp"
 )
 
 // Tests of parking (conn.park): an idle connection waits in the Server's epoll set without a
@@ -458,4 +462,56 @@ func TestKeepaliveSpreadReachesEveryConnection(t *testing.T) {
 			t.Fatalf("connection %d of %d: frame %#x, %v; want the keep-alive ping", i+1, len(clients), op, err)
 		}
 	}
+}
+
+// The reader pool runs at most its max readers at once; the frames of other connections wait
+// for a free reader, and are all answered once the readers are free again.
+func TestReaderPoolBounded(t *testing.T) {
+	const max, stations = 3, 10
+	release := make(chan struct{})
+	var running, most atomic.Int32
+	h := newTestHandler()
+	h.notify = make(chan string, 2*stations+10)
+	h.handle = func(ctx context.Context, stationID string, v ocpp.Version, action string, payload json.RawMessage) (json.RawMessage, error) {
+		n := running.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-release
+		running.Add(-1)
+		return json.RawMessage(`{}`), nil
+	}
+	e := start(t, Config{}, h)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the Shutdown that start registered, should the test fail
+	e.s.readers = newReaderPool(e.s.ctx, max) // before the first connection
+	cs := make([]*wsClient, stations)
+	for i := range cs {
+		cs[i] = dialWS(t, e, fmt.Sprint("CP-", i))
+		waitParked(t, e, fmt.Sprint("CP-", i))
+	}
+	for i, c := range cs {
+		c.write(frame(0x1, []byte(`[2,"hb-`+fmt.Sprint(i)+`","Heartbeat",{}]`)))
+	}
+	waitFor(t, "the pool's readers busy and the other frames queued", func() bool {
+		e.s.readers.mu.Lock()
+		defer e.s.readers.mu.Unlock()
+		return running.Load() == max && len(e.s.readers.queue) == stations-max
+	})
+	if got := readerGoroutines(); got != max {
+		t.Fatalf("%d reader goroutines, want %d", got, max)
+	}
+	free()
+	for i, c := range cs {
+		c.expectResult(fmt.Sprint("hb-", i))
+	}
+	if got := most.Load(); got != max {
+		t.Fatalf("%d handlers ran at once, want at most (and here exactly) %d", got, max)
+	}
+	// Idle readers end after readerIdle.
+	waitFor(t, "no reader left", func() bool {
+		e.s.readers.mu.Lock()
+		defer e.s.readers.mu.Unlock()
+		return e.s.readers.running == 0 && len(e.s.readers.waiting) == 0
+	})
 }

@@ -171,7 +171,7 @@ func New(cfg Config, h Handler, log *slog.Logger, reg prometheus.Registerer) *Se
 		ctx:       ctx,
 		cancel:    cancel,
 		pingSlots: make(chan struct{}, maxPingsInFlight),
-		readers:   newReaderPool(ctx),
+		readers:   newReaderPool(ctx, maxReaders),
 		conns:     make(map[string]*conn),
 	}
 }
