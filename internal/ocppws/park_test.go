@@ -483,7 +483,7 @@ func TestReaderPoolBounded(t *testing.T) {
 	e := start(t, Config{}, h)
 	var once sync.Once
 	free := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(free) // before the Shutdown that start registered, should the test fail
+	t.Cleanup(free)                           // before the Shutdown that start registered, should the test fail
 	e.s.readers = newReaderPool(e.s.ctx, max) // before the first connection
 	cs := make([]*wsClient, stations)
 	for i := range cs {
