@@ -48,11 +48,12 @@ type checkpointer struct {
 	stop   context.CancelFunc
 	done   chan struct{}
 
-	restarts atomic.Int64 // RESTART passes that finished (tests)
-	tail     int          // the most new frames a RESTART may copy now (checkpoint)
+	restarts  atomic.Int64 // RESTART passes that finished (tests)
+	restartAt int          // restartFrames, or a test's smaller WAL
+	tail      int          // the most new frames a RESTART may copy now (checkpoint)
 }
 
-func startCheckpointer(abs string, every time.Duration, writer sync.Locker, log *slog.Logger) (*checkpointer, error) {
+func startCheckpointer(abs string, every time.Duration, restartAt int, writer sync.Locker, log *slog.Logger) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", dsn(abs, connCheckpointer))
 	if err != nil {
 		return nil, err
@@ -62,7 +63,8 @@ func startCheckpointer(abs string, every time.Duration, writer sync.Locker, log 
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	ctx, stop := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, log: log, writer: writer, stop: stop, done: make(chan struct{}), tail: restartTail}
+	c := &checkpointer{db: db, log: log, writer: writer, stop: stop, done: make(chan struct{}),
+		restartAt: restartAt, tail: min(restartTail, restartAt)}
 	go c.run(ctx, every)
 	return c, nil
 }
@@ -108,8 +110,8 @@ const (
 // RESTART sets it back.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
 	frames, _, _, err := c.pass(ctx, "PASSIVE")
-	if err != nil || frames < restartFrames {
-		c.tail = restartTail
+	if err != nil || frames < c.restartAt {
+		c.tail = min(restartTail, c.restartAt)
 		return err
 	}
 	for range catchUpPasses {
@@ -119,7 +121,7 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 			return err
 		}
 		if frames < prev {
-			c.tail = restartTail
+			c.tail = min(restartTail, c.restartAt)
 			return nil // the writer started the WAL over meanwhile
 		}
 		if frames-prev <= c.tail && copied == frames {
@@ -128,12 +130,12 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 			c.writer.Unlock()
 			if err == nil && !busy {
 				c.restarts.Add(1)
-				c.tail = restartTail
+				c.tail = min(restartTail, c.restartAt)
 			}
 			return err
 		}
 	}
-	c.tail = min(2*c.tail, restartFrames)
+	c.tail = min(2*c.tail, c.restartAt)
 	return nil
 }
 

@@ -457,11 +457,13 @@ func TestStationLevelStatusIsKept(t *testing.T) {
 // restart, stays small.
 // TestCheckpointerRestartsWAL writes and reads without a pause, as a busy server does, and
 // wants the checkpointer to start the WAL over again and again, so that the WAL file stays
-// short. The checkpointer ticks every 100 ms, so that the WAL it finds is at most a few
-// thousand frames past restartFrames however fast this machine's disk is.
+// short. The checkpointer ticks every 100 ms and restarts from 1,024 frames, so that the WAL it
+// finds is at most a few hundred frames past that however fast this machine's disk is, and
+// reaches it within seconds under the race detector too.
 func TestCheckpointerRestartsWAL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "test.db")
-	s, err := Open(t.Context(), path, Options{checkpointEvery: 100 * time.Millisecond})
+	const restartAt = 1024
+	s, err := Open(t.Context(), path, Options{checkpointEvery: 100 * time.Millisecond, restartFrames: restartAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +482,7 @@ func TestCheckpointerRestartsWAL(t *testing.T) {
 			_, _ = s.StationRecord(context.Background(), "CP-READ")
 		}
 	})
-	limit := int64(4*restartFrames) * (4096 + 24)
+	limit := int64(4*restartAt) * (4096 + 24)
 	deadline := time.Now().Add(60 * time.Second)
 	for i := 0; s.checkpoint.restarts.Load() < 3; i++ {
 		if time.Now().After(deadline) {

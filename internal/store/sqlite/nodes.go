@@ -60,11 +60,17 @@ func (s *Store) StationNode(ctx context.Context, id string) (string, error) {
 	return node, nil
 }
 
-// ReleaseNode marks every station node holds as disconnected.
-func (s *Store) ReleaseNode(ctx context.Context, node string) ([]string, error) {
+// ReleaseNode marks the stations node holds, last seen before seenBefore unless it is zero, as
+// disconnected.
+func (s *Store) ReleaseNode(ctx context.Context, node string, seenBefore time.Time) ([]string, error) {
+	var cutoff any // NULL: every station
+	if !seenBefore.IsZero() {
+		cutoff = formatTime(seenBefore)
+	}
 	return writeValue(ctx, s, func(tx *sql.Tx) ([]string, error) {
 		ids, err := queryStrings(ctx, tx, `UPDATE stations SET connected = 0
-			WHERE connected = 1 AND node = ? RETURNING id`, node)
+			WHERE connected = 1 AND node = ?1
+				AND (?2 IS NULL OR last_seen_at IS NULL OR last_seen_at < ?2) RETURNING id`, node, cutoff)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: release node %q: %w", node, err)
 		}

@@ -48,9 +48,11 @@ type Options struct {
 	// NoMigrate skips applying pending migrations in Open; call Migrate later.
 	NoMigrate bool
 
-	// checkpointEvery replaces checkpointEvery (tests: a writer on a fast disk fills the WAL
-	// many times over in one default tick).
+	// checkpointEvery and restartFrames replace the constants of the same names (tests: a
+	// writer on a fast disk fills the WAL many times over in one default tick, and one under
+	// the race detector takes a minute to fill 16 MiB).
 	checkpointEvery time.Duration
+	restartFrames   int
 }
 
 // Store keeps OpenCPO's data in SQLite: everything of domain.Store. It is safe for concurrent
@@ -134,7 +136,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 	}
 	s.commit = newCommitter(writer, opts.Logger)
-	if s.checkpoint, err = startCheckpointer(abs, cmp.Or(opts.checkpointEvery, checkpointEvery), &s.commit.pause, opts.Logger); err != nil {
+	if s.checkpoint, err = startCheckpointer(abs, cmp.Or(opts.checkpointEvery, checkpointEvery), cmp.Or(opts.restartFrames, restartFrames),
+		&s.commit.pause, opts.Logger); err != nil {
 		s.commit.close()
 		s.readers.close()
 		_ = writer.Close()
