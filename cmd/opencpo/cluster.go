@@ -67,7 +67,7 @@ func resetConnections(ctx context.Context, cfg serveConfig, store domain.Store) 
 	if cfg.NATS == "" {
 		return store.MarkAllDisconnected(ctx)
 	}
-	_, err := store.ReleaseNode(ctx, cfg.Node)
+	_, err := store.ReleaseNode(ctx, cfg.Node, time.Time{})
 	return err
 }
 

@@ -139,7 +139,13 @@ func (s *Service) dropLocal(stationID string) {
 // the holder of the reaper lease only. A node that cannot see its own heartbeat doubts its view
 // of the cluster and reaps nothing. Connections recorded without a node (node "", left by a
 // single node before it became a cluster) belong to no live node and are reaped too.
+//
+// A node that was only cut off for longer than its heartbeat's time to live is alive: once its
+// heartbeat is current again it claims its stations again (Rejoined). Under load the reaper's
+// write can land after those claims; it releases only the stations last seen before the reaper
+// found the node dead, which the claims are not.
 func (s *Service) reap(ctx context.Context) {
+	found := s.now().UTC()
 	nodes, err := s.store.ConnectedNodes(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "csms: reaper: list nodes", "err", err)
@@ -156,7 +162,7 @@ func (s *Service) reap(ctx context.Context) {
 		if alive[node] {
 			continue
 		}
-		ids, err := s.store.ReleaseNode(ctx, node)
+		ids, err := s.store.ReleaseNode(ctx, node, found)
 		if err != nil {
 			s.log.WarnContext(ctx, "csms: reaper: release a dead node's stations", "node", node, "err", err)
 			continue
@@ -214,7 +220,9 @@ func (s *Service) holds(ctx context.Context, name string) bool {
 
 // Rejoined records this node's connections again after its heartbeat had lapsed (it was cut
 // off from NATS for longer than the node TTL): meanwhile another node's reaper may have marked
-// them offline. A station that moved to another node in between is left to it.
+// them offline, or be about to: a station still recorded here is claimed again too, so that its
+// last-seen time passes the reaper's cutoff (reap). A station that moved to another node in
+// between is left to it.
 func (s *Service) Rejoined(ctx context.Context) {
 	lc, ok := s.getCaller().(localConnections)
 	if !ok || !s.clustered() {
@@ -232,8 +240,8 @@ func (s *Service) Rejoined(ctx context.Context) {
 			continue
 		}
 		node, err := s.store.StationNode(ctx, id)
-		if err != nil || node != "" {
-			continue // still recorded (here or, after a move, elsewhere)
+		if err != nil || (node != "" && node != s.cfg.Cluster.Node) {
+			continue // moved to another node
 		}
 		if err := s.store.ClaimStation(ctx, id, s.cfg.Cluster.Node, string(v), s.now().UTC()); err != nil {
 			s.log.WarnContext(ctx, "csms: connection not recorded again", "station", id, "err", err)

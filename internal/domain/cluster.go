@@ -20,9 +20,12 @@ type NodeStore interface {
 	// StationNode returns the node holding the station's connection, "" when it is not
 	// connected (or connected to a single node). ErrNotFound if the station is absent.
 	StationNode(ctx context.Context, id string) (string, error)
-	// ReleaseNode marks every station node holds as disconnected (the node restarted or died)
-	// and returns their ids.
-	ReleaseNode(ctx context.Context, node string) ([]string, error)
+	// ReleaseNode marks the stations node holds as disconnected (the node restarted or died)
+	// and returns their ids. With a non-zero seenBefore it leaves out the stations last seen
+	// (or claimed) at or after that time: a reaper passes the time it found the node dead, so
+	// that a node that was only cut off for a while and has claimed its stations again since
+	// keeps them, however late the reaper's write comes.
+	ReleaseNode(ctx context.Context, node string, seenBefore time.Time) ([]string, error)
 	// ConnectedNodes lists the nodes that hold at least one connection, ordered by name. ""
 	// stands for connections recorded without a node (SetConnected, a single node): left over
 	// when a single node becomes a cluster, they belong to no live node.

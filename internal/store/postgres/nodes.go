@@ -54,10 +54,17 @@ func (s *Store) StationNode(ctx context.Context, id string) (string, error) {
 	return node, nil
 }
 
-// ReleaseNode marks every station node holds as disconnected, in one statement.
-func (s *Store) ReleaseNode(ctx context.Context, node string) ([]string, error) {
+// ReleaseNode marks the stations node holds, last seen before seenBefore unless it is zero, as
+// disconnected, in one statement.
+func (s *Store) ReleaseNode(ctx context.Context, node string, seenBefore time.Time) ([]string, error) {
+	var cutoff *time.Time // NULL: every station
+	if !seenBefore.IsZero() {
+		c := pgTime(seenBefore)
+		cutoff = &c
+	}
 	rows, _ := s.pool.Query(ctx, `UPDATE stations SET connected = false
-		WHERE connected AND node = $1 RETURNING id`, node)
+		WHERE connected AND node = $1
+			AND ($2::timestamptz IS NULL OR last_seen_at IS NULL OR last_seen_at < $2) RETURNING id`, node, cutoff)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("postgres: release node %q: %w", node, err)

@@ -112,25 +112,34 @@ func testReleaseNode(t *testing.T, s domain.Store) {
 	if nodes, err = s.ConnectedNodes(ctx); err != nil || !slices.Equal(nodes, []string{"", "node-a", "node-b"}) {
 		t.Fatalf("ConnectedNodes with a single node's connection = %q, %v", nodes, err)
 	}
-	if ids, err := s.ReleaseNode(ctx, ""); err != nil || !slices.Equal(ids, []string{"C-1"}) {
+	if ids, err := s.ReleaseNode(ctx, "", time.Time{}); err != nil || !slices.Equal(ids, []string{"C-1"}) {
 		t.Fatalf(`ReleaseNode("") = %v, %v; want [C-1]`, ids, err)
 	}
-	ids, err := s.ReleaseNode(ctx, "node-a")
+	// A reaper's cutoff: a station claimed (or seen) at or after it stays with its node.
+	mustCreate(t, s, "A-3")
+	if err := s.ClaimStation(ctx, "A-3", "node-a", domain.OCPP16, at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.ReleaseNode(ctx, "node-a", at(time.Hour))
 	slices.Sort(ids)
 	if err != nil || !slices.Equal(ids, []string{"A-1", "A-2"}) {
 		t.Fatalf("ReleaseNode(node-a) = %v, %v; want [A-1 A-2]", ids, err)
 	}
-	for id, want := range map[string]bool{"A-1": false, "A-2": false, "B-1": true} {
+	for id, want := range map[string]bool{"A-1": false, "A-2": false, "A-3": true, "B-1": true} {
 		st, err := s.Station(ctx, id)
 		if err != nil || st.Connected != want {
 			t.Errorf("%s connected = %t (%v), want %t", id, st.Connected, err, want)
 		}
 	}
+	// Without a cutoff (a node's own restart), every station of the node.
+	if ids, err := s.ReleaseNode(ctx, "node-a", time.Time{}); err != nil || !slices.Equal(ids, []string{"A-3"}) {
+		t.Fatalf("ReleaseNode(node-a) without a cutoff = %v, %v; want [A-3]", ids, err)
+	}
 	nodes, err = s.ConnectedNodes(ctx)
 	if err != nil || !slices.Equal(nodes, []string{"node-b"}) {
 		t.Fatalf("ConnectedNodes after release = %v, %v; want [node-b]", nodes, err)
 	}
-	if ids, err := s.ReleaseNode(ctx, "node-a"); err != nil || len(ids) != 0 {
+	if ids, err := s.ReleaseNode(ctx, "node-a", time.Time{}); err != nil || len(ids) != 0 {
 		t.Fatalf("second ReleaseNode = %v, %v; want nothing", ids, err)
 	}
 }
