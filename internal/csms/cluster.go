@@ -31,9 +31,9 @@ type Router interface {
 	CallNode(ctx context.Context, node, stationID, action string, payload json.RawMessage) (json.RawMessage, error)
 }
 
-// Members reports the nodes whose heartbeat is current.
+// Members reports whether a node's heartbeat is current (bus/nats.Cluster.NodeAlive).
 type Members interface {
-	Alive(ctx context.Context) (map[string]bool, error)
+	NodeAlive(ctx context.Context, node string) (bool, error)
 }
 
 // localConnections is what the service asks of its Caller in a cluster: whether a station is
@@ -151,15 +151,23 @@ func (s *Service) reap(ctx context.Context) {
 		s.log.WarnContext(ctx, "csms: reaper: list nodes", "err", err)
 		return
 	}
-	alive, err := s.cfg.Cluster.Members.Alive(ctx)
-	if err != nil || !alive[s.cfg.Cluster.Node] {
+	members := s.cfg.Cluster.Members
+	if self, err := members.NodeAlive(ctx, s.cfg.Cluster.Node); err != nil || !self {
 		if ctx.Err() == nil {
 			s.log.WarnContext(ctx, "csms: reaper: cluster membership unknown; nothing reaped", "err", err)
 		}
 		return
 	}
 	for _, node := range nodes {
-		if alive[node] {
+		alive := false
+		if node != "" {
+			var err error
+			if alive, err = members.NodeAlive(ctx, node); err != nil {
+				s.log.WarnContext(ctx, "csms: reaper: node's heartbeat unknown; not reaped", "node", node, "err", err)
+				continue
+			}
+		}
+		if alive {
 			continue
 		}
 		ids, err := s.store.ReleaseNode(ctx, node, found)

@@ -229,6 +229,21 @@ func (c *Cluster) Alive(ctx context.Context) (map[string]bool, error) {
 	return alive, nil
 }
 
+// NodeAlive reports whether the named node's heartbeat is current, reading its key alone. The
+// reaper asks this rather than Alive: a key listing under load can end early without an error
+// and leave live nodes out, and a node left out would have its stations marked offline.
+func (c *Cluster) NodeAlive(ctx context.Context, node string) (bool, error) {
+	_, err := c.nodes.Get(ctx, token(node))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("cluster: heartbeat of %s: %w", node, err)
+	}
+}
+
 // AliveNodes is Alive as a sorted list (for logs and tests).
 func (c *Cluster) AliveNodes(ctx context.Context) ([]string, error) {
 	m, err := c.Alive(ctx)

@@ -219,10 +219,18 @@ func TestAliveNodes(t *testing.T) {
 	go func() { defer close(done); _ = a.Run(runCtx) }()
 	defer func() { stop(); <-done }()
 
+	nodeAlive := func(node string, want bool) {
+		t.Helper()
+		if got, err := a.NodeAlive(t.Context(), node); err != nil || got != want {
+			t.Fatalf("NodeAlive(%s) = %t, %v; want %t", node, got, err, want)
+		}
+	}
 	nodes, err := a.AliveNodes(t.Context())
 	if err != nil || !slices.Equal(nodes, []string{"node-a", "node-b"}) {
 		t.Fatalf("AliveNodes = %v, %v", nodes, err)
 	}
+	nodeAlive("node-b", true)
+	nodeAlive("node-x", false)
 	// A node that leaves cleanly is gone at once.
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -230,6 +238,7 @@ func TestAliveNodes(t *testing.T) {
 	if nodes, _ = a.AliveNodes(t.Context()); !slices.Equal(nodes, []string{"node-a"}) {
 		t.Fatalf("after node-b left: %v", nodes)
 	}
+	nodeAlive("node-b", false)
 	// One that dies silently is gone after the TTL; the one that beats stays.
 	c := join(t, url, cl, "node-c", ttl) // never runs its heartbeat loop
 	if nodes, _ = a.AliveNodes(t.Context()); !slices.Contains(nodes, "node-c") {
@@ -247,6 +256,8 @@ func TestAliveNodes(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	nodeAlive("node-c", false)
+	nodeAlive("node-a", true)
 }
 
 // TestRejoinAfterLapse: a node whose heartbeat expired (cut off from NATS) is told when it
