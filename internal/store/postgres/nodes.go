@@ -55,22 +55,38 @@ func (s *Store) StationNode(ctx context.Context, id string) (string, error) {
 }
 
 // ReleaseNode marks the stations node holds, last seen before seenBefore unless it is zero, as
-// disconnected, in one statement.
+// disconnected, in one statement. A dead node may hold thousands of stations, and the statement
+// locks their rows in its own order while the live nodes' commits lock some of them in theirs:
+// when PostgreSQL picks it as a deadlock's victim it runs again, up to releaseTries times.
 func (s *Store) ReleaseNode(ctx context.Context, node string, seenBefore time.Time) ([]string, error) {
 	var cutoff *time.Time // NULL: every station
 	if !seenBefore.IsZero() {
 		c := pgTime(seenBefore)
 		cutoff = &c
 	}
-	rows, _ := s.pool.Query(ctx, `UPDATE stations SET connected = false
-		WHERE connected AND node = $1
-			AND ($2::timestamptz IS NULL OR last_seen_at IS NULL OR last_seen_at < $2) RETURNING id`, node, cutoff)
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("postgres: release node %q: %w", node, err)
+	for try := 1; ; try++ {
+		rows, _ := s.pool.Query(ctx, `UPDATE stations SET connected = false
+			WHERE connected AND node = $1
+				AND ($2::timestamptz IS NULL OR last_seen_at IS NULL OR last_seen_at < $2) RETURNING id`, node, cutoff)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err == nil {
+			return ids, nil
+		}
+		if !retryable(err) || try == releaseTries {
+			return nil, fmt.Errorf("postgres: release node %q: %w", node, err)
+		}
+		// The winner goes on meanwhile, as a deadlock's victim in a batch does (applybatch.go).
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("postgres: release node %q: %w", node, ctx.Err())
+		case <-time.After(time.Duration(try) * 20 * time.Millisecond):
+		}
 	}
-	return ids, nil
 }
+
+// releaseTries bounds ReleaseNode's runs after deadlocks; the reaper tries again on its next
+// round anyway.
+const releaseTries = 5
 
 // ConnectedNodes lists the nodes holding at least one connection ("" for connections a single
 // node recorded).
