@@ -163,7 +163,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	lim := netlimit.New(ln, connectionsInSetup)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ConnState: lim.ConnState}
+		ConnState: lim.ConnState, ConnContext: lim.ConnContext}
 	srv.RegisterOnShutdown(rest.Close) // live event streams would hold Shutdown up otherwise
 	srv.RegisterOnShutdown(ui.Close)
 

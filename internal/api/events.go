@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/netlimit"
 )
 
 // eventKeepAlive is how often an idle event stream sends a comment line, so that proxies and
@@ -25,6 +26,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	events := s.cfg.Events.Subscribe(ctx)
 
+	netlimit.Release(r.Context()) // a long stream: not a connection in set-up
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencpo/opencpo/internal/domain"
+	"github.com/opencpo/opencpo/internal/netlimit"
 )
 
 const keepAlive = 25 * time.Second
@@ -40,6 +41,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	if watched != "" && s.cfg.Frames != nil && whoOf(ctx).user.Role.CanOperate() {
 		frames = s.cfg.Frames.Watch(ctx, watched) // before the answer starts: no frame is missed
 	}
+	netlimit.Release(r.Context()) // a long stream: not a connection in set-up
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

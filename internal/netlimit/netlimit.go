@@ -12,10 +12,13 @@
 //
 // A connection holds its slot from Accept until it is hijacked (a WebSocket upgrade), goes idle
 // between requests (keep-alive), or closes, whichever comes first: http.Server reports those
-// through its ConnState hook, which must call Listener.ConnState.
+// through its ConnState hook, which must call Listener.ConnState. A handler that streams for
+// long (server-sent events) frees its slot earlier with Release; for that the server's
+// ConnContext hook must be Listener.ConnContext.
 package netlimit
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"sync"
@@ -76,12 +79,39 @@ func (l *Listener) ConnState(c net.Conn, state http.ConnState) {
 	default:
 		return
 	}
+	l.release(c)
+}
+
+// release frees c's slot if it holds one.
+func (l *Listener) release(c net.Conn) {
 	l.mu.Lock()
 	_, held := l.holding[c]
 	delete(l.holding, c)
 	l.mu.Unlock()
 	if held {
 		<-l.slots
+	}
+}
+
+type connKey struct{}
+
+type slotRef struct {
+	l *Listener
+	c net.Conn
+}
+
+// ConnContext is the http.Server hook that lets a handler find its connection's slot (Release).
+func (l *Listener) ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, slotRef{l, c})
+}
+
+// Release frees the slot of the connection that carries the request of ctx, if it holds one: a
+// handler that keeps its request open for long (a stream of events to a browser) calls it, so
+// that a thousand open dashboards do not stop stations from connecting. It does nothing for a
+// request that came through no Listener.
+func Release(ctx context.Context) {
+	if ref, ok := ctx.Value(connKey{}).(slotRef); ok {
+		ref.l.release(ref.c)
 	}
 }
 

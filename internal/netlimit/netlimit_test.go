@@ -20,7 +20,7 @@ func serve(t *testing.T, limit int, h http.Handler) (*Listener, string) {
 		t.Fatal(err)
 	}
 	l := New(ln, limit)
-	srv := &http.Server{Handler: h, ConnState: l.ConnState, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ConnState: l.ConnState, ConnContext: l.ConnContext, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {
@@ -178,4 +178,36 @@ func TestCloseEndsAnAcceptWaitingForASlot(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Accept still waiting after Close")
 	}
+}
+
+func TestReleaseFreesAStreamsSlot(t *testing.T) {
+	end := make(chan struct{})
+	defer close(end)
+	l, addr := serve(t, 1, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stream" {
+			Release(r.Context())
+			Release(r.Context()) // twice: frees one slot only
+			w.WriteHeader(http.StatusOK)
+			http.NewResponseController(w).Flush()
+			<-end // a stream that stays open
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	_, stream := get(t, addr, "/stream")
+	if line := <-stream; line != "HTTP/1.1 200 OK\r\n" {
+		t.Fatalf("stream: %q", line)
+	}
+	for i := range 3 {
+		_, st := get(t, addr, "/plain")
+		select {
+		case line := <-st:
+			if line != "HTTP/1.1 204 No Content\r\n" {
+				t.Fatalf("request %d beside an open stream: %q", i, line)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d not served: the open stream kept the only slot", i)
+		}
+	}
+	waitFor(t, "no connection in set-up", func() bool { return l.InSetup() == 0 })
 }
