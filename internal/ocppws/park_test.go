@@ -467,7 +467,7 @@ func TestKeepaliveSpreadReachesEveryConnection(t *testing.T) {
 // The reader pool runs at most its max readers at once; the frames of other connections wait
 // for a free reader, and are all answered once the readers are free again.
 func TestReaderPoolBounded(t *testing.T) {
-	const max, stations = 3, 10
+	const limit, stations = 3, 10
 	release := make(chan struct{})
 	var running, most atomic.Int32
 	h := newTestHandler()
@@ -483,8 +483,8 @@ func TestReaderPoolBounded(t *testing.T) {
 	e := start(t, Config{}, h)
 	var once sync.Once
 	free := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(free)                           // before the Shutdown that start registered, should the test fail
-	e.s.readers = newReaderPool(e.s.ctx, max) // before the first connection
+	t.Cleanup(free)                             // before the Shutdown that start registered, should the test fail
+	e.s.readers = newReaderPool(e.s.ctx, limit) // before the first connection
 	cs := make([]*wsClient, stations)
 	for i := range cs {
 		cs[i] = dialWS(t, e, fmt.Sprint("CP-", i))
@@ -496,17 +496,17 @@ func TestReaderPoolBounded(t *testing.T) {
 	waitFor(t, "the pool's readers busy and the other frames queued", func() bool {
 		e.s.readers.mu.Lock()
 		defer e.s.readers.mu.Unlock()
-		return running.Load() == max && len(e.s.readers.queue) == stations-max
+		return running.Load() == limit && len(e.s.readers.queue) == stations-limit
 	})
-	if got := readerGoroutines(); got != max {
-		t.Fatalf("%d reader goroutines, want %d", got, max)
+	if got := readerGoroutines(); got != limit {
+		t.Fatalf("%d reader goroutines, want %d", got, limit)
 	}
 	free()
 	for i, c := range cs {
 		c.expectResult(fmt.Sprint("hb-", i))
 	}
-	if got := most.Load(); got != max {
-		t.Fatalf("%d handlers ran at once, want at most (and here exactly) %d", got, max)
+	if got := most.Load(); got != limit {
+		t.Fatalf("%d handlers ran at once, want at most (and here exactly) %d", got, limit)
 	}
 	// Idle readers end after readerIdle.
 	waitFor(t, "no reader left", func() bool {

@@ -33,11 +33,11 @@ const maxReaders = 1024
 //
 // The pool's goroutines are not counted in the Server's wg: a reader holds its connection's
 // count while it reads, and between connections a pooled goroutine owns nothing. A queued
-// connection is always taken by a running reader: start queues only while max readers run, and
+// connection is always taken by a running reader: start queues only while limit readers run, and
 // every reader looks at the queue before it waits.
 type readerPool struct {
-	ctx context.Context
-	max int
+	ctx   context.Context
+	limit int // most reader goroutines at once
 
 	mu      sync.Mutex
 	running int          // reader goroutines alive
@@ -45,11 +45,11 @@ type readerPool struct {
 	queue   []*conn      // connections waiting for a reader, oldest first
 }
 
-func newReaderPool(ctx context.Context, max int) *readerPool {
-	return &readerPool{ctx: ctx, max: max}
+func newReaderPool(ctx context.Context, limit int) *readerPool {
+	return &readerPool{ctx: ctx, limit: limit}
 }
 
-// start reads c on an idle pooled goroutine, on a new one while fewer than max run, or queues
+// start reads c on an idle pooled goroutine, on a new one while fewer than limit run, or queues
 // it for the next reader that finishes.
 func (p *readerPool) start(c *conn) {
 	p.mu.Lock()
@@ -62,7 +62,7 @@ func (p *readerPool) start(c *conn) {
 		ch <- c // buffered: never blocks
 		return
 	}
-	if p.running < p.max {
+	if p.running < p.limit {
 		p.running++
 		p.mu.Unlock()
 		go p.loop(c)
