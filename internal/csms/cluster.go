@@ -159,16 +159,15 @@ func (s *Service) reap(ctx context.Context) {
 		return
 	}
 	for _, node := range nodes {
-		alive := false
-		if node != "" {
-			var err error
-			if alive, err = members.NodeAlive(ctx, node); err != nil {
+		if node != "" { // "" is no node: always reaped
+			alive, err := members.NodeAlive(ctx, node)
+			if err != nil {
 				s.log.WarnContext(ctx, "csms: reaper: node's heartbeat unknown; not reaped", "node", node, "err", err)
 				continue
 			}
-		}
-		if alive {
-			continue
+			if alive {
+				continue
+			}
 		}
 		ids, err := s.store.ReleaseNode(ctx, node, found)
 		if err != nil {

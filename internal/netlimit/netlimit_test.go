@@ -52,6 +52,19 @@ func get(t *testing.T, addr, path string) (net.Conn, <-chan string) {
 	return c, status
 }
 
+// expectStatus waits for the status line of a request sent with get.
+func expectStatus(t *testing.T, status <-chan string, want, what string) {
+	t.Helper()
+	select {
+	case line := <-status:
+		if line != want {
+			t.Fatalf("%s: %q", what, line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: never answered", what)
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -89,14 +102,7 @@ func TestLimitHoldsConnectionsBeyondIt(t *testing.T) {
 	close(release)
 	// Each answered connection goes idle (keep-alive) and frees its slot for the next.
 	for i, st := range answers {
-		select {
-		case line := <-st:
-			if line != "HTTP/1.1 200 OK\r\n" {
-				t.Fatalf("request %d: %q", i, line)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("request %d never answered", i)
-		}
+		expectStatus(t, st, "HTTP/1.1 200 OK\r\n", fmt.Sprint("request ", i))
 	}
 	if got := most.Load(); got > 2 {
 		t.Fatalf("%d requests ran at once, limit 2", got)
@@ -130,14 +136,7 @@ func TestHijackedAndClosedConnectionsFreeTheirSlot(t *testing.T) {
 	}
 	_ = c.Close()
 	_, st := get(t, addr, "/plain")
-	select {
-	case line := <-st:
-		if line != "HTTP/1.1 204 No Content\r\n" {
-			t.Fatalf("after a hijack and a close: %q", line)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the hijacked or the closed connection kept the only slot")
-	}
+	expectStatus(t, st, "HTTP/1.1 204 No Content\r\n", "after a hijack and a close (did either keep the only slot?)")
 	waitFor(t, "no connection in set-up", func() bool { return l.InSetup() == 0 })
 }
 
@@ -200,14 +199,7 @@ func TestReleaseFreesAStreamsSlot(t *testing.T) {
 	}
 	for i := range 3 {
 		_, st := get(t, addr, "/plain")
-		select {
-		case line := <-st:
-			if line != "HTTP/1.1 204 No Content\r\n" {
-				t.Fatalf("request %d beside an open stream: %q", i, line)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("request %d not served: the open stream kept the only slot", i)
-		}
+		expectStatus(t, st, "HTTP/1.1 204 No Content\r\n", fmt.Sprintf("request %d beside an open stream (did it keep the only slot?)", i))
 	}
 	waitFor(t, "no connection in set-up", func() bool { return l.InSetup() == 0 })
 }

@@ -59,11 +59,7 @@ func (s *Store) StationNode(ctx context.Context, id string) (string, error) {
 // locks their rows in its own order while the live nodes' commits lock some of them in theirs:
 // when PostgreSQL picks it as a deadlock's victim it runs again, up to releaseTries times.
 func (s *Store) ReleaseNode(ctx context.Context, node string, seenBefore time.Time) ([]string, error) {
-	var cutoff *time.Time // NULL: every station
-	if !seenBefore.IsZero() {
-		c := pgTime(seenBefore)
-		cutoff = &c
-	}
+	cutoff := nullTime(seenBefore) // NULL: every station
 	for try := 1; ; try++ {
 		rows, _ := s.pool.Query(ctx, `UPDATE stations SET connected = false
 			WHERE connected AND node = $1
@@ -79,7 +75,7 @@ func (s *Store) ReleaseNode(ctx context.Context, node string, seenBefore time.Ti
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("postgres: release node %q: %w", node, ctx.Err())
-		case <-time.After(time.Duration(try) * 20 * time.Millisecond):
+		case <-time.After(time.Duration(try) * retryPause):
 		}
 	}
 }

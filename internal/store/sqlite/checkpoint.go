@@ -64,7 +64,8 @@ func startCheckpointer(abs string, every time.Duration, restartAt int, writer sy
 	db.SetConnMaxIdleTime(0)
 	ctx, stop := context.WithCancel(context.Background())
 	c := &checkpointer{db: db, log: log, writer: writer, stop: stop, done: make(chan struct{}),
-		restartAt: restartAt, tail: min(restartTail, restartAt)}
+		restartAt: restartAt}
+	c.tail = c.firstTail()
 	go c.run(ctx, every)
 	return c, nil
 }
@@ -111,7 +112,7 @@ const (
 func (c *checkpointer) checkpoint(ctx context.Context) error {
 	frames, _, _, err := c.pass(ctx, "PASSIVE")
 	if err != nil || frames < c.restartAt {
-		c.tail = min(restartTail, c.restartAt)
+		c.tail = c.firstTail()
 		return err
 	}
 	for range catchUpPasses {
@@ -121,7 +122,7 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 			return err
 		}
 		if frames < prev {
-			c.tail = min(restartTail, c.restartAt)
+			c.tail = c.firstTail()
 			return nil // the writer started the WAL over meanwhile
 		}
 		if frames-prev <= c.tail && copied == frames {
@@ -130,7 +131,7 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 			c.writer.Unlock()
 			if err == nil && !busy {
 				c.restarts.Add(1)
-				c.tail = min(restartTail, c.restartAt)
+				c.tail = c.firstTail()
 			}
 			return err
 		}
@@ -138,6 +139,9 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 	c.tail = min(2*c.tail, c.restartAt)
 	return nil
 }
+
+// firstTail is the tail a RESTART accepts after a RESTART, or while the WAL is short.
+func (c *checkpointer) firstTail() int { return min(restartTail, c.restartAt) }
 
 // pass runs one checkpoint in the given mode (PASSIVE, RESTART or TRUNCATE) and returns the
 // number of frames in the WAL, how many of them are in the database now, and whether the

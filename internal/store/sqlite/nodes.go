@@ -63,10 +63,7 @@ func (s *Store) StationNode(ctx context.Context, id string) (string, error) {
 // ReleaseNode marks the stations node holds, last seen before seenBefore unless it is zero, as
 // disconnected.
 func (s *Store) ReleaseNode(ctx context.Context, node string, seenBefore time.Time) ([]string, error) {
-	var cutoff any // NULL: every station
-	if !seenBefore.IsZero() {
-		cutoff = formatTime(seenBefore)
-	}
+	cutoff := nullTime(seenBefore) // NULL: every station
 	return writeValue(ctx, s, func(tx *sql.Tx) ([]string, error) {
 		ids, err := queryStrings(ctx, tx, `UPDATE stations SET connected = 0
 			WHERE connected = 1 AND node = ?1
